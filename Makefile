@@ -1,0 +1,39 @@
+# The two commands: `make run` serves the app on SQLite with demo data; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app registry
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install translations db bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	@$(BIN)/python -m registry.i18n compile
+
+db: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+
+run: db
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance/registry.db .pytest_cache

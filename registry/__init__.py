@@ -1,0 +1,106 @@
+"""The registry of fully personalised learning initiatives (Flask application factory)."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from config import CONFIGS, DEFAULT_SECRET_KEY, Config
+
+
+def create_app(config_class: type[Config] | str | None = None, **overrides) -> Flask:
+    """Create the app. ``config_class`` may be a class or a name from config.CONFIGS."""
+    if config_class is None:
+        config_class = os.environ.get("REGISTRY_CONFIG", "development")
+    if isinstance(config_class, str):
+        config_class = CONFIGS[config_class]
+
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    _check_production_safety(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    configure_logging(app)
+    return app
+
+
+def _check_production_safety(app: Flask) -> None:
+    if app.config.get("ENV_NAME") == "production" or (
+        not app.debug and not app.testing and os.environ.get("REGISTRY_CONFIG") == "production"
+    ):
+        if app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
+            raise RuntimeError(
+                "Refusing to start in production with the default SECRET_KEY: "
+                "set the SECRET_KEY environment variable to a long random value."
+            )
+
+
+def register_extensions(app: Flask) -> None:
+    from registry import models  # noqa: F401 - make every model known to SQLAlchemy
+    from registry.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=_translation_dirs(app),
+    )
+
+
+def _translation_dirs(app: Flask) -> str:
+    """Every ``translations`` folder in the package (one per domain) is merged by Flask-Babel."""
+    dirs = []
+    for root, subdirs, _files in os.walk(app.root_path):
+        if "translations" in subdirs:
+            dirs.append(os.path.join(root, "translations"))
+    return ";".join(sorted(dirs))
+
+
+def register_blueprints(app: Flask) -> None:
+    from registry.public.views import bp as public_bp
+    from registry.submissions.views import bp as submissions_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(submissions_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from registry.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from registry.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from registry.cli import register
+
+    register(app)
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=os.environ.get("LOG_LEVEL", "INFO"),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )

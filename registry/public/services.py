@@ -1,0 +1,64 @@
+"""Read-side queries for the public pages (published data only)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from registry.extensions import db
+from registry.filters import InitiativeFilter
+from registry.submissions.models import Initiative, Obstacle, Organisation
+from registry.taxonomy.constants import InitiativeState
+
+
+def site_counts() -> dict[str, int]:
+    """Counts shown on the home page: published initiatives, their obstacles and schools."""
+    published = Initiative.state == InitiativeState.PUBLISHED
+    initiatives = db.session.scalar(select(func.count(Initiative.id)).where(published)) or 0
+    obstacles = db.session.scalar(
+        select(func.count(Obstacle.id)).join(Initiative).where(published)
+    ) or 0
+    provinces = db.session.scalar(
+        select(func.count(func.distinct(Organisation.province)))
+        .join(Initiative).where(published)
+    ) or 0
+    return {"initiatives": initiatives, "obstacles": obstacles, "provinces": provinces}
+
+
+def list_published(flt: InitiativeFilter, page: int, per_page: int = 20):
+    """A page of published initiatives matching the filter, newest first."""
+    stmt = (
+        flt.apply(select(Initiative))
+        .options(selectinload(Initiative.organisation))
+        .order_by(Initiative.published_at.desc(), Initiative.id.desc())
+    )
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def area_counts(initiative_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Number of obstacles per area for each of the given initiatives."""
+    if not initiative_ids:
+        return {}
+    rows = db.session.execute(
+        select(Obstacle.initiative_id, Obstacle.area_code, func.count())
+        .where(Obstacle.initiative_id.in_(initiative_ids))
+        .group_by(Obstacle.initiative_id, Obstacle.area_code)
+    )
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for initiative_id, area, count in rows:
+        out[initiative_id][area] = count
+    return out
+
+
+def get_published(initiative_id: int) -> Initiative | None:
+    stmt = (
+        select(Initiative)
+        .where(Initiative.id == initiative_id, Initiative.state == InitiativeState.PUBLISHED)
+        .options(
+            selectinload(Initiative.organisation),
+            selectinload(Initiative.obstacles).selectinload(Obstacle.area),
+            selectinload(Initiative.dimensions),
+        )
+    )
+    return db.session.scalar(stmt)

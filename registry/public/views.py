@@ -1,0 +1,70 @@
+"""Public pages."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from registry.filters import InitiativeFilter
+from registry.public import services
+from registry.submissions.services import area_choices, dimension_list
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def home():
+    return render_template("public/home.html", counts=services.site_counts())
+
+
+@bp.route("/initiatieven")
+def initiatives():
+    areas = area_choices()
+    dimensions = dimension_list()
+    flt = InitiativeFilter.from_args(
+        request.args, areas={c for c, _ in areas}, dimensions={d.code for d in dimensions}
+    )
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = services.list_published(flt, page=max(page, 1))
+    counts = services.area_counts([i.id for i in pagination.items])
+    return render_template(
+        "public/list.html", pagination=pagination, counts=counts, areas=areas,
+        dimensions=dimensions, flt=flt,
+    )
+
+
+@bp.route("/initiatieven/<int:initiative_id>")
+def initiative(initiative_id: int):
+    item = services.get_published(initiative_id)
+    if item is None:
+        abort(404)
+    return render_template("public/detail.html", initiative=item,
+                           dimension_labels={d.code: d.label for d in dimension_list()})
+
+
+@bp.route("/privacy")
+def privacy():
+    return render_template("public/privacy.html")
+
+
+@bp.route("/over")
+def about():
+    return render_template("public/about.html")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths are followed after switching language (no open redirect)."""
+    if not target:
+        return url_for("public.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("public.home")
+    return target
+
+
+@bp.route("/taal/<lang>")
+def set_language(lang: str):
+    """Remember the interface language in the session and go back to where the user was."""
+    if lang in ("nl", "en"):
+        session["lang"] = lang
+    return redirect(_safe_next(request.args.get("next")))

@@ -1,0 +1,222 @@
+"""A realistic, entirely fictional demo data set (``flask --app registry seed-demo``).
+
+School names, people and addresses are invented; postcodes are real four-digit areas so the
+offline geocoder places each initiative in the right province.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from registry.database import utcnow
+from registry.extensions import db
+from registry.submissions.services import (
+    ContactData,
+    InitiativeData,
+    ObstacleData,
+    OrganisationData,
+    submit_initiative,
+)
+from registry.taxonomy.constants import DIMENSIONS, InitiativeState
+from registry.taxonomy.services import ensure_taxonomies
+
+# (PC4, place, province) - three or four per province
+PLACES = [
+    ("9712", "Groningen", "Groningen"), ("9671", "Winschoten", "Groningen"),
+    ("9401", "Assen", "Drenthe"), ("7811", "Emmen", "Drenthe"), ("7901", "Hoogeveen", "Drenthe"),
+    ("8911", "Leeuwarden", "Fryslân"), ("9201", "Drachten", "Fryslân"), ("8601", "Sneek", "Fryslân"),
+    ("8011", "Zwolle", "Overijssel"), ("7511", "Enschede", "Overijssel"),
+    ("7411", "Deventer", "Overijssel"),
+    ("1315", "Almere", "Flevoland"), ("8232", "Lelystad", "Flevoland"),
+    ("8301", "Emmeloord", "Flevoland"),
+    ("6811", "Arnhem", "Gelderland"), ("6511", "Nijmegen", "Gelderland"),
+    ("7311", "Apeldoorn", "Gelderland"), ("6711", "Ede", "Gelderland"),
+    ("3511", "Utrecht", "Utrecht"), ("3811", "Amersfoort", "Utrecht"), ("3701", "Zeist", "Utrecht"),
+    ("1012", "Amsterdam", "Noord-Holland"), ("2011", "Haarlem", "Noord-Holland"),
+    ("1811", "Alkmaar", "Noord-Holland"), ("1621", "Hoorn", "Noord-Holland"),
+    ("3011", "Rotterdam", "Zuid-Holland"), ("2511", "Den Haag", "Zuid-Holland"),
+    ("2311", "Leiden", "Zuid-Holland"), ("2611", "Delft", "Zuid-Holland"),
+    ("4331", "Middelburg", "Zeeland"), ("4381", "Vlissingen", "Zeeland"),
+    ("4461", "Goes", "Zeeland"), ("4531", "Terneuzen", "Zeeland"),
+    ("5611", "Eindhoven", "Noord-Brabant"), ("5038", "Tilburg", "Noord-Brabant"),
+    ("5211", "'s-Hertogenbosch", "Noord-Brabant"), ("4811", "Breda", "Noord-Brabant"),
+    ("6211", "Maastricht", "Limburg"), ("5911", "Venlo", "Limburg"),
+    ("6411", "Heerlen", "Limburg"), ("6041", "Roermond", "Limburg"),
+]
+STREETS = ["Schoolstraat", "Kerkweg", "Stationsplein", "Onderwijsboulevard", "Lindelaan",
+           "Molenweg", "Beukenlaan", "Industrieweg", "Parkweg", "Julianastraat"]
+
+SCHOOLS = {
+    "po": ["Basisschool De Regenboog", "Kindcentrum Het Kompas", "OBS De Vlinder",
+           "IKC De Ontdekking", "Montessorischool De Wereld", "Daltonschool De Wilg"],
+    "vo": ["Het Baken College", "Lyceum De Horizon", "Scholengemeenschap Het Veld",
+           "College De Brug", "Agora-school Nova", "Mavo Het Anker"],
+    "mbo": ["ROC Vakcollege Midden", "Vakschool Groen & Techniek", "ROC De Kempen Zuid",
+            "Zorgcollege Oost", "Techniek College Noord", "ROC Horizon Vakopleidingen"],
+    "hbo": ["Hogeschool De Delta", "Hogeschool Noorderlicht"],
+    "wo": ["Universitair Leercentrum Oost"],
+    "vavo": ["VAVO Lyceum Stad", "Volwassenenonderwijs De Tweede Kans"],
+    "overig": ["Leerwerkplaats De Schakel", "Stichting Leren op Maat"],
+}
+LEVELS = {
+    "po": "groep 1-8", "vo": "vmbo-t, havo", "mbo": "niveau 2 t/m 4, BOL en BBL",
+    "hbo": "bachelor, Associate degree", "wo": "bachelor", "vavo": "havo, vwo",
+    "overig": "mbo niveau 1-2",
+}
+TITLES = [
+    "Eigen leerroute met coach", "Flexibel examineren op maat", "Leren in de wijk",
+    "Studio-onderwijs zonder jaarklassen", "Persoonlijke leerdoelen in het portfolio",
+    "Hybride leeromgeving met praktijkleren", "Leerlingen plannen hun eigen week",
+    "Versneld diplomeren voor zij-instromers", "Onderwijs op maat in de keten",
+    "Talentprogramma met eigen tempo", "Werkplekleren met microcredentials",
+    "Leerteams over de niveaus heen", "De leerling aan het stuur",
+    "Vraaggestuurd leren in de regio",
+]
+SUMMARIES = [
+    "Lerenden stellen met hun coach eigen leerdoelen op en kiezen zelf volgorde en tempo. "
+    "Toetsing gebeurt wanneer de lerende er klaar voor is.",
+    "Teams werken zonder vaste jaarklassen; lerenden kiezen uit een aanbod van modules en "
+    "leren op de werkplek, thuis of op school.",
+    "Een pilot waarin lerenden hun eigen route samenstellen over kwalificatiedossiers heen, "
+    "met begeleiding van een vaste coach.",
+    "Lerenden bouwen een portfolio van bewijzen op tijdens het leren; de examencommissie "
+    "beoordeelt op basis van dat geheel van bewijs.",
+]
+ICT = ["Portfolio in het leerplatform en een voortgangsmonitor",
+       "Eigen leerroute-planner gekoppeld aan het leerlingvolgsysteem",
+       "Adaptieve oefensoftware en een digitaal portfolio", ""]
+
+OBSTACLES = {
+    "kwalificeren": [
+        ("Kwalificatiedossier te star voor eigen leerdoelen",
+         "Het kwalificatiedossier schrijft vaste werkprocessen voor; eigen leerdoelen van "
+         "studenten passen er moeilijk in.", "Kwalificatiedossiers SBB / WEB art. 7.2.4",
+         "Ruimte om leerdoelen over dossiers heen te combineren."),
+        ("Kerndoelen per leerjaar ingedeeld",
+         "Het programma is per leerjaar georganiseerd, terwijl leerlingen op eigen tempo werken.",
+         "Kerndoelen onderbouw vo", "Kerndoelen als eindtermen, niet per jaar."),
+    ],
+    "examineren": [
+        ("Examens alleen op vaste momenten",
+         "Studenten die eerder klaar zijn, moeten wachten op het vaste examenmoment.",
+         "Examen- en kwalificatiebesluit beroepsopleidingen WEB",
+         "Examineren wanneer de student er klaar voor is."),
+        ("Centraal examen op vaste data",
+         "Leerlingen die versneld werken, kunnen pas in mei centraal examen doen.",
+         "Eindexamenbesluit VO art. 37", "Meer afnamemomenten voor het centraal examen."),
+        ("PTA past niet bij eigen route",
+         "Het PTA legt toetsen per periode vast, wat eigen volgorde onmogelijk maakt.",
+         "Eigen PTA van de school", "Informatie over de ruimte die het PTA al biedt."),
+    ],
+    "diplomeren": [
+        ("Geen deeldiploma's",
+         "Lerenden die een deel afronden, krijgen daarvoor geen erkend bewijs.",
+         "WEB art. 7.4.6 diploma-eisen", "Mogelijkheid tot deelkwalificaties."),
+        ("Diplomeren alleen per cohort",
+         "Inschrijving en diplomering zijn gekoppeld aan cohorten; individueel diplomeren "
+         "vraagt veel uitzonderingen.", "Inschrijving per opleiding en cohort",
+         "Diplomeren op elk moment van het jaar."),
+    ],
+    "certificeren": [
+        ("Keuzedeelcertificaat pas bij diploma",
+         "Keuzedelen worden pas zichtbaar bij diplomering, niet als zelfstandig certificaat.",
+         "Regeling keuzedelen", "Zelfstandige certificaten voor keuzedelen."),
+        ("Microcredentials niet erkend",
+         "Werkplekleren levert microcredentials op die niet meetellen voor het diploma.",
+         "", "Erkenning van microcredentials binnen de opleiding."),
+    ],
+    "valideren": [
+        ("EVC telt niet mee voor vrijstelling",
+         "Een Ervaringscertificaat levert geen vrijstelling op binnen de opleiding.",
+         "Examen- en kwalificatiebesluit: vrijstellingen", "Heldere regels voor vrijstelling op basis van EVC."),
+        ("Informeel leren is niet te valideren",
+         "Wat leerlingen buiten school leren, kunnen we niet formeel erkennen.",
+         "", "Een kader voor validering van leeruitkomsten."),
+    ],
+    "overig": [
+        ("Urennorm dwingt vaste roosters af",
+         "De norm voor begeleide onderwijstijd maakt flexibel leren op eigen tempo lastig.",
+         "WEB art. 7.2.7 urennorm (BOT)", "Loslaten van de urennorm in pilots."),
+        ("Bekostiging op teldatum",
+         "Instroom op elk moment past niet bij bekostiging op basis van de teldatum.",
+         "Regeling bekostiging, teldatum 1 oktober", "Bekostiging die instroom op elk moment volgt."),
+        ("Leerlingvolgsysteem kan geen flexibele routes",
+         "Het administratiesysteem kent alleen klassen en jaren.",
+         "", "Eisen aan leveranciers van administratiesystemen."),
+    ],
+}
+FIRST = ["Anne", "Bram", "Fatima", "Joris", "Lotte", "Mehmet", "Sanne", "Thijs", "Yara", "Ruben"]
+LAST = ["de Vries", "Jansen", "Bakker", "El Amrani", "Visser", "Smit", "Meijer", "de Boer"]
+ROLES = ["teamleider", "projectleider innovatie", "docent", "opleidingsmanager", "coach"]
+
+
+def seed_demo(count: int = 80, seed: int = 2026) -> int:
+    """Create ``count`` fictional initiatives: most published, some pending. Not committed."""
+    rnd = random.Random(seed)
+    ensure_taxonomies()
+    sectors = ["po", "vo", "mbo", "mbo", "vo", "po", "hbo", "wo", "vavo", "overig", "mbo"]
+    now = utcnow()
+    created = 0
+    for i in range(count):
+        pc4, city, _province = PLACES[i % len(PLACES)]
+        sector = sectors[i % len(sectors)] if i >= len(PLACES) else rnd.choice(sectors)
+        school = rnd.choice(SCHOOLS[sector])
+        letters = "".join(rnd.choice("ABCDEGHJKLMNPRSTVWXZ") for _ in range(2))
+        brin = f"{rnd.randint(0, 99):02d}{letters}"
+        dims = {}
+        for code, *_ in DIMENSIONS:
+            current = rnd.choice([0, 0, 1, 1, 2, 3])
+            dims[code] = (current, min(3, current + rnd.choice([0, 1, 1, 2])))
+        obstacles = []
+        for position in range(rnd.randint(1, 5)):
+            area = rnd.choice(list(OBSTACLES))
+            title, description, rule, ask = rnd.choice(OBSTACLES[area])
+            status = rnd.choices(["open", "omzeild", "opgelost"], weights=[6, 3, 1])[0]
+            obstacles.append(ObstacleData(
+                area=area, title=title, description=description, rule=rule,
+                severity=rnd.choice([1, 2, 2, 3, 3, 4]), status=status,
+                workaround="Tijdelijke afspraak met de examencommissie." if status == "omzeild"
+                else "", policy_ask=ask,
+            ))
+        first, last = rnd.choice(FIRST), rnd.choice(LAST)
+        data = InitiativeData(
+            organisation=OrganisationData(
+                name=f"{school} {city}", brin=brin,
+                location_number=f"{rnd.randint(0, 9):02d}" if rnd.random() < .6 else None,
+                sector=sector, levels=LEVELS[sector],
+                qualification_codes="25180, 25181" if sector == "mbo" and rnd.random() < .5
+                else "",
+                street=f"{rnd.choice(STREETS)} {rnd.randint(1, 120)}",
+                postcode=f"{pc4} {letters}", city=city,
+                website=f"https://www.{school.lower().split()[-1]}-{city.lower()[:6]}.example.nl",
+            ),
+            title=rnd.choice(TITLES),
+            summary=rnd.choice(SUMMARIES),
+            description="\n\n".join(rnd.sample(SUMMARIES, 2)),
+            start_year=rnd.randint(2017, 2026),
+            phase=rnd.choice(["idee", "pilot", "pilot", "lopend", "lopend", "opgeschaald",
+                              "gestopt"]),
+            learners_count=rnd.choice([12, 25, 40, 60, 120, 250, 600]),
+            staff_count=rnd.choice([2, 4, 6, 10, 20]),
+            ict=rnd.choice(ICT),
+            dimensions=dims,
+            obstacles=obstacles,
+            contact=ContactData(
+                name=f"{first} {last}", role=rnd.choice(ROLES),
+                email=f"{first.lower()}.{last.lower().replace(' ', '')}{i}@example.org",
+                consent_contact=True, consent_publish_name=rnd.random() < .3,
+                consent_quotes=rnd.random() < .6,
+            ),
+        )
+        published = rnd.random() < 0.85
+        initiative = submit_initiative(
+            data, state=InitiativeState.PUBLISHED if published else InitiativeState.PENDING
+        )
+        submitted = now - timedelta(days=rnd.randint(1, 700))
+        initiative.submitted_at = submitted
+        initiative.reference = f"GL-{submitted.year}-{initiative.id:05d}"
+        if published:
+            initiative.published_at = submitted + timedelta(days=rnd.randint(1, 14))
+        created += 1
+    db.session.flush()
+    return created

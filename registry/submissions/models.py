@@ -1,0 +1,153 @@
+"""The core data: a school (organisation), its initiative, dimensions, obstacles and contact."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.database import TimestampMixin
+from registry.extensions import db
+from registry.taxonomy.constants import InitiativeState
+
+
+class Organisation(TimestampMixin, db.Model):
+    """The school (location) behind an initiative, with its address and resolved location."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    brin: Mapped[str] = mapped_column(String(4), index=True)
+    location_number: Mapped[str | None] = mapped_column(String(2))
+    sector: Mapped[str] = mapped_column(String(16), index=True)
+    levels: Mapped[str] = mapped_column(String(300), default="")
+    qualification_codes: Mapped[str] = mapped_column(String(300), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postcode: Mapped[str] = mapped_column(String(7), index=True)
+    city: Mapped[str] = mapped_column(String(100), default="")
+    website: Mapped[str] = mapped_column(String(300), default="")
+
+    # Location, resolved by registry.geo (never from what the user typed for province).
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    municipality: Mapped[str | None] = mapped_column(String(100))
+    province: Mapped[str | None] = mapped_column(String(50), index=True)
+    geo_source: Mapped[str | None] = mapped_column(String(20))  # school|mbo|postcode|online|manual
+    geo_precision: Mapped[str | None] = mapped_column(String(20))  # address|postcode|place|manual
+    geo_status: Mapped[str] = mapped_column(String(20), default="todo")  # todo|resolved|failed
+
+    initiatives: Mapped[list[Initiative]] = relationship(back_populates="organisation")
+
+
+class Initiative(TimestampMixin, db.Model):
+    """An initiative for fully personalised learning, as submitted and curated."""
+
+    __tablename__ = "initiative"
+    __table_args__ = (
+        Index("ix_initiative_state_published_at", "state", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_year: Mapped[int | None]
+    phase: Mapped[str] = mapped_column(String(20))
+    learners_count: Mapped[int | None]
+    staff_count: Mapped[int | None]
+    ict: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), default=InitiativeState.PENDING, index=True)
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    submitted_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="initiatives")
+    dimensions: Mapped[list[InitiativeDimension]] = relationship(
+        back_populates="initiative", cascade="all, delete-orphan",
+        order_by="InitiativeDimension.id",
+    )
+    obstacles: Mapped[list[Obstacle]] = relationship(
+        back_populates="initiative", cascade="all, delete-orphan", order_by="Obstacle.position",
+    )
+    contact: Mapped[Contact | None] = relationship(
+        back_populates="initiative", cascade="all, delete-orphan", uselist=False,
+    )
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    @property
+    def is_public(self) -> bool:
+        return self.state == InitiativeState.PUBLISHED
+
+
+class InitiativeDimension(db.Model):
+    """Where an initiative stands on one dimension of personalisation, and its ambition."""
+
+    __tablename__ = "initiative_dimension"
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "dimension_code"),
+        CheckConstraint("current_level BETWEEN 0 AND 3", name="current_level_range"),
+        CheckConstraint("ambition_level BETWEEN 0 AND 3", name="ambition_level_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), index=True
+    )
+    dimension_code: Mapped[str] = mapped_column(ForeignKey("dimension.code"))
+    current_level: Mapped[int] = mapped_column(default=0)
+    ambition_level: Mapped[int] = mapped_column(default=0)
+
+    initiative: Mapped[Initiative] = relationship(back_populates="dimensions")
+    dimension = relationship("Dimension")
+
+
+class Obstacle(TimestampMixin, db.Model):
+    """An obstacle a school reports in one of the regulatory areas."""
+
+    __tablename__ = "obstacle"
+    __table_args__ = (
+        CheckConstraint("severity BETWEEN 1 AND 4", name="severity_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), index=True
+    )
+    area_code: Mapped[str] = mapped_column(ForeignKey("obstacle_area.code"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str] = mapped_column(String(500), default="")
+    severity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    workaround: Mapped[str] = mapped_column(Text, default="")
+    policy_ask: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    initiative: Mapped[Initiative] = relationship(back_populates="obstacles")
+    area = relationship("ObstacleArea")
+
+
+class Contact(TimestampMixin, db.Model):
+    """Personal data of the school contact (AVG): never shown on public pages or exports."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), unique=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    consent_contact: Mapped[bool] = mapped_column(default=False)
+    consent_publish_name: Mapped[bool] = mapped_column(default=False)
+    consent_quotes: Mapped[bool] = mapped_column(default=False)
+    erased_at: Mapped[datetime | None]
+
+    initiative: Mapped[Initiative] = relationship(back_populates="contact")

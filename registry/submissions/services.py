@@ -1,0 +1,210 @@
+"""Service functions for submissions: take plain data, change the database, never commit."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from registry.database import utcnow
+from registry.extensions import db
+from registry.submissions.models import (
+    Contact,
+    Initiative,
+    InitiativeDimension,
+    Obstacle,
+    Organisation,
+)
+from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.models import Dimension, ObstacleArea
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class OrganisationData:
+    name: str
+    brin: str
+    sector: str
+    postcode: str
+    location_number: str | None = None
+    levels: str = ""
+    qualification_codes: str = ""
+    street: str = ""
+    city: str = ""
+    website: str = ""
+
+
+@dataclass
+class ObstacleData:
+    area: str
+    title: str
+    severity: int
+    description: str = ""
+    rule: str = ""
+    status: str = "open"
+    workaround: str = ""
+    policy_ask: str = ""
+    id: int | None = None  # set when editing an existing obstacle
+
+
+@dataclass
+class ContactData:
+    name: str
+    email: str
+    role: str = ""
+    phone: str = ""
+    consent_contact: bool = False
+    consent_publish_name: bool = False
+    consent_quotes: bool = False
+
+
+@dataclass
+class InitiativeData:
+    organisation: OrganisationData
+    title: str
+    summary: str
+    phase: str
+    description: str = ""
+    start_year: int | None = None
+    learners_count: int | None = None
+    staff_count: int | None = None
+    ict: str = ""
+    dimensions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    obstacles: list[ObstacleData] = field(default_factory=list)
+    contact: ContactData | None = None
+    language: str = "nl"
+
+
+ORGANISATION_FIELDS = (
+    "name", "brin", "location_number", "sector", "levels", "qualification_codes",
+    "street", "postcode", "city", "website",
+)
+INITIATIVE_FIELDS = (
+    "title", "summary", "description", "start_year", "phase", "learners_count",
+    "staff_count", "ict",
+)
+OBSTACLE_FIELDS = (
+    "title", "description", "rule", "severity", "status", "workaround", "policy_ask",
+)
+
+
+def area_choices() -> list[tuple[str, str]]:
+    areas = db.session.scalars(select(ObstacleArea).order_by(ObstacleArea.position)).all()
+    return [(a.code, a.label) for a in areas]
+
+
+def dimension_list() -> list[Dimension]:
+    return list(db.session.scalars(select(Dimension).order_by(Dimension.position)).all())
+
+
+def make_reference(initiative: Initiative) -> str:
+    """A human reference such as GL-2026-00042 (year of submission, database id)."""
+    year = (initiative.submitted_at or utcnow()).year
+    return f"GL-{year}-{initiative.id:05d}"
+
+
+def _apply_obstacle(obstacle: Obstacle, data: ObstacleData, position: int) -> None:
+    obstacle.area_code = data.area
+    for name in OBSTACLE_FIELDS:
+        setattr(obstacle, name, getattr(data, name))
+    obstacle.position = position
+
+
+def build_initiative(data: InitiativeData, *, state: str) -> Initiative:
+    """Create (not flush) an initiative with its organisation, dimensions and obstacles."""
+    org = Organisation(**{name: getattr(data.organisation, name) for name in ORGANISATION_FIELDS})
+    initiative = Initiative(
+        organisation=org,
+        state=state,
+        language=data.language,
+        submitted_at=utcnow(),
+        **{name: getattr(data, name) for name in INITIATIVE_FIELDS},
+    )
+    for code, (current, ambition) in data.dimensions.items():
+        initiative.dimensions.append(
+            InitiativeDimension(dimension_code=code, current_level=current, ambition_level=ambition)
+        )
+    for position, item in enumerate(data.obstacles):
+        obstacle = Obstacle()
+        _apply_obstacle(obstacle, item, position)
+        initiative.obstacles.append(obstacle)
+    if data.contact is not None:
+        initiative.contact = Contact(**vars(data.contact))
+    return initiative
+
+
+def submit_initiative(
+    data: InitiativeData, *, state: str = InitiativeState.PENDING
+) -> Initiative:
+    """Store a new submission in one unit of work (the caller commits) and give it a reference.
+
+    Geocoding is attempted from the offline data; it never fails the submission.
+    """
+    initiative = build_initiative(data, state=state)
+    db.session.add(initiative)
+    db.session.flush()
+    initiative.reference = make_reference(initiative)
+    _locate(initiative.organisation)
+    logger.info("Initiative %s submitted (%s)", initiative.reference, state)
+    return initiative
+
+
+def _locate(organisation: Organisation) -> None:
+    """Resolve the organisation's location offline; failures leave it flagged for later."""
+    try:
+        from registry.geo.services import locate_organisation
+    except ImportError:  # geo module not installed
+        return
+    try:
+        with db.session.begin_nested():
+            locate_organisation(organisation, online=False)
+    except Exception:  # noqa: BLE001 - geocoding must never fail a submission
+        logger.exception("Offline geocoding failed for organisation %s", organisation.id)
+        organisation.geo_status = "failed"
+
+
+def apply_initiative_data(initiative: Initiative, data: InitiativeData) -> None:
+    """Overwrite an initiative's content (organisation, fields, dimensions, obstacles).
+
+    Obstacles with an ``id`` are updated in place, new ones are added, and obstacles missing
+    from ``data`` are removed. The contact is left alone.
+    """
+    org = initiative.organisation
+    address_changed = any(
+        getattr(org, name) != getattr(data.organisation, name)
+        for name in ("street", "postcode", "city", "brin", "location_number")
+    )
+    for name in ORGANISATION_FIELDS:
+        setattr(org, name, getattr(data.organisation, name))
+    for name in INITIATIVE_FIELDS:
+        setattr(initiative, name, getattr(data, name))
+    by_code = {d.dimension_code: d for d in initiative.dimensions}
+    for code, (current, ambition) in data.dimensions.items():
+        dim = by_code.get(code)
+        if dim is None:
+            initiative.dimensions.append(
+                InitiativeDimension(dimension_code=code, current_level=current,
+                                    ambition_level=ambition)
+            )
+        else:
+            dim.current_level, dim.ambition_level = current, ambition
+    existing = {o.id: o for o in initiative.obstacles}
+    keep: list[Obstacle] = []
+    for position, item in enumerate(data.obstacles):
+        obstacle = existing.get(item.id) if item.id else None
+        if obstacle is None:
+            obstacle = Obstacle()
+        _apply_obstacle(obstacle, item, position)
+        keep.append(obstacle)
+    initiative.obstacles[:] = keep
+    if address_changed:
+        org.geo_status = "todo"
+        _locate(org)
+
+
+def published_initiative_or_none(initiative_id: int) -> Initiative | None:
+    initiative = db.session.get(Initiative, initiative_id)
+    if initiative is None or initiative.state != InitiativeState.PUBLISHED:
+        return None
+    return initiative

@@ -1,0 +1,61 @@
+"""Public submission form and thank-you page."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+
+from registry.extensions import db
+from registry.submissions.forms import InitiativeForm, SubmissionForm, form_to_data
+from registry.submissions.services import area_choices, dimension_list, submit_initiative
+
+bp = Blueprint("submissions", __name__)
+
+
+def build_form(form_class: type[InitiativeForm] = SubmissionForm, **kwargs) -> InitiativeForm:
+    """Instantiate an initiative form with the taxonomy choices from the database."""
+    return form_class(
+        areas=area_choices(),
+        dimensions=[(d.code, d.label) for d in dimension_list()],
+        **kwargs,
+    )
+
+
+def handle_row_actions(form: InitiativeForm) -> str | None:
+    """The no-JavaScript buttons that add or remove an obstacle row.
+
+    Returns the id of the element to focus after re-rendering, or None when the form was
+    really submitted.
+    """
+    action = request.form.get("action", "submit")
+    if action == "add_obstacle":
+        if len(form.obstacles.entries) < 20:
+            form.add_obstacle()
+        return form.obstacles.entries[-1].id
+    if action.startswith("remove_obstacle:"):
+        form.remove_obstacle(action.split(":", 1)[1])
+        return form.obstacles.entries[-1].id
+    return None
+
+
+@bp.route("/aanmelden", methods=["GET", "POST"])
+def submit():
+    form = build_form()
+    if request.method == "POST":
+        focus = handle_row_actions(form)
+        if focus is not None:
+            return render_template("submissions/form.html", form=form, focus=focus)
+        if form.validate():
+            initiative = submit_initiative(form_to_data(form, language=str(get_locale())))
+            db.session.commit()
+            session["submitted_reference"] = initiative.reference
+            return redirect(url_for("submissions.thanks"))
+        return render_template("submissions/form.html", form=form), 422
+    return render_template("submissions/form.html", form=form)
+
+
+@bp.route("/aanmelden/bedankt")
+def thanks():
+    reference = session.get("submitted_reference")
+    if not reference:
+        abort(404)
+    return render_template("submissions/thanks.html", reference=reference)

@@ -1,0 +1,1 @@
+"""Taxonomies: obstacle areas, dimensions of personalisation, sectors, phases, severities."""

@@ -1,0 +1,94 @@
+"""Template globals, filters and the form-error helpers shared by every blueprint."""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, get_locale
+from wtforms import Field, Form
+from wtforms.fields import FieldList, FormField
+
+from registry.database import as_utc
+from registry.taxonomy import constants
+
+
+def own_errors(field: Field) -> list[str]:
+    """A field's own messages (a FieldList also lists its entries' error dicts; skip those)."""
+    return [str(m) for m in (field.errors or []) if not isinstance(m, (dict, list, tuple))]
+
+
+def error_list(form: Form) -> list[tuple[str, str]]:
+    """Flatten a form's errors into (field id, message) pairs in the order of the form.
+
+    Used for the error summary at the top of a page (GOV.UK pattern): each message links to
+    the field it belongs to.
+    """
+    items: list[tuple[str, str]] = []
+
+    def walk(field: Field) -> None:
+        if isinstance(field, FormField):
+            for sub in field.form:
+                walk(sub)
+            for message in getattr(field.form, "form_errors", []):
+                items.append((field.id, str(message)))
+            return
+        if isinstance(field, FieldList):
+            for entry in field.entries:
+                walk(entry)
+            for message in own_errors(field):
+                items.append((field.id, message))
+            return
+        for message in own_errors(field):
+            items.append((field.id, message))
+
+    for message in getattr(form, "form_errors", []):
+        items.append(("", str(message)))
+    for field in form:
+        walk(field)
+    return items
+
+
+def register(app: Flask) -> None:
+    @app.context_processor
+    def inject_globals():
+        locale = str(get_locale() or "nl")
+        return {
+            "current_locale": locale,
+            "other_locale": "en" if locale.startswith("nl") else "nl",
+            "SECTORS": constants.SECTORS,
+            "SECTOR_SHORT": constants.SECTOR_SHORT,
+            "PHASES": constants.PHASES,
+            "SEVERITIES": constants.SEVERITIES,
+            "OBSTACLE_STATUSES": constants.OBSTACLE_STATUSES,
+            "LEVELS": constants.LEVELS,
+            "STATE_LABELS": constants.STATE_LABELS,
+            "PROVINCES": constants.PROVINCES,
+        }
+
+    app.add_template_global(error_list, "error_list")
+    app.add_template_global(own_errors, "own_errors")
+
+    @app.template_global()
+    def has_endpoint(name: str) -> bool:
+        return name in app.view_functions
+
+    @app.template_global()
+    def url_with(**changes) -> str:
+        """The current URL with some query parameters changed (None removes one)."""
+        args = request.args.to_dict(flat=False)
+        for key, value in changes.items():
+            if value is None:
+                args.pop(key, None)
+            else:
+                args[key] = [str(value)]
+        query = urlencode(args, doseq=True)
+        return request.path + ("?" + query if query else "")
+
+    @app.template_filter("date")
+    def date_filter(value: datetime | None, fmt: str = "medium") -> str:
+        return format_date(as_utc(value), fmt) if value else ""
+
+    @app.template_filter("datetime")
+    def datetime_filter(value: datetime | None, fmt: str = "medium") -> str:
+        return format_datetime(as_utc(value), fmt) if value else ""

@@ -1,0 +1,79 @@
+"""Shared fixtures: an app on a fresh database per test, a client, CSRF-aware form posting."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from registry import create_app
+from registry.extensions import db as _db
+from tests.dbs import database_urls, reset_database
+
+
+@pytest.fixture(scope="session", params=database_urls(), ids=lambda p: p[0])
+def database(request) -> tuple[str, str]:
+    """(name, URL) of each database the suite runs on: SQLite, and PostgreSQL when available."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _session_app(database, tmp_path_factory) -> Iterator[Flask]:
+    name, url = database
+    if url == "sqlite-file":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def app(_session_app: Flask) -> Iterator[Flask]:
+    """The app with an empty database (taxonomies seeded) and a clean config per test."""
+    saved = dict(_session_app.config)
+    with _session_app.app_context():
+        reset_database()
+        yield _session_app
+        _db.session.remove()
+    _session_app.config.clear()
+    _session_app.config.update(saved)
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                   r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def csrf_client(app: Flask) -> FlaskClient:
+    """A client for tests that exercise real CSRF protection on public forms."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app.test_client()
