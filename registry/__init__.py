@@ -72,12 +72,19 @@ def _translation_dirs(app: Flask) -> str:
     return ";".join(sorted(dirs))
 
 
-def register_blueprints(app: Flask) -> None:
-    from registry.public.views import bp as public_bp
-    from registry.submissions.views import bp as submissions_bp
+# One blueprint per domain; each module has ``bp`` (views.py) and may have ``register`` (cli.py).
+DOMAINS = (
+    "public", "submissions", "manage", "auth", "admin", "moderation", "mail", "geo", "maps",
+    "exports", "summary", "api", "connect",
+)
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(submissions_bp)
+
+def register_blueprints(app: Flask) -> None:
+    import importlib
+
+    for domain in DOMAINS:
+        module = importlib.import_module(f"registry.{domain}.views")
+        app.register_blueprint(module.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -8,6 +8,15 @@ from registry.extensions import db
 
 
 def register(app: Flask) -> None:
+    import importlib
+    import importlib.util
+
+    from registry import DOMAINS
+
+    for domain in DOMAINS:
+        if importlib.util.find_spec(f"registry.{domain}.cli") is not None:
+            importlib.import_module(f"registry.{domain}.cli").register(app)
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when there are no initiatives.")
     @click.option("--count", default=80, show_default=True, help="Number of initiatives.")

@@ -12,6 +12,13 @@ from registry import create_app
 from registry.extensions import db as _db
 from tests.dbs import database_urls, reset_database
 
+pytest_plugins = [
+    "tests.fixtures.mail",
+    "tests.fixtures.auth",
+    "tests.fixtures.browser",
+    "tests.fixtures.postgres",
+]
+
 
 @pytest.fixture(scope="session", params=database_urls(), ids=lambda p: p[0])
 def database(request) -> tuple[str, str]:

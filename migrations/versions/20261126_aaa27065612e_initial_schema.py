@@ -2,7 +2,7 @@
 
 Revision ID: aaa27065612e
 Revises: 
-Create Date: 2026-11-26 13:59:56.112074
+Create Date: 2026-11-26 14:01:18.943422
 
 """
 from alembic import op
@@ -80,6 +80,27 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
     sa.UniqueConstraint('email', name=op.f('uq_user_account_email'))
     )
+    op.create_table('audit_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_label', sa.String(length=254), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('target_type', sa.String(length=40), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=True),
+    sa.Column('before', sa.JSON(), nullable=True),
+    sa.Column('after', sa.JSON(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('ip', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_event_actor_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
+    )
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_target_id'), ['target_id'], unique=False)
+
     op.create_table('initiative',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reference', sa.String(length=20), nullable=True),
@@ -107,6 +128,20 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_initiative_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_initiative_state'), ['state'], unique=False)
         batch_op.create_index('ix_initiative_state_published_at', ['state', 'published_at'], unique=False)
+
+    op.create_table('theme',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('area_code', sa.String(length=20), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['area_code'], ['obstacle_area.code'], name=op.f('fk_theme_area_code_obstacle_area')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_theme'))
+    )
+    with op.batch_alter_table('theme', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_area_code'), ['area_code'], unique=False)
 
     op.create_table('contact',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -156,23 +191,76 @@ def upgrade():
     sa.Column('workaround', sa.Text(), nullable=False),
     sa.Column('policy_ask', sa.Text(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('theme_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.CheckConstraint('severity BETWEEN 1 AND 4', name=op.f('ck_obstacle_severity_range')),
     sa.ForeignKeyConstraint(['area_code'], ['obstacle_area.code'], name=op.f('fk_obstacle_area_code_obstacle_area')),
     sa.ForeignKeyConstraint(['initiative_id'], ['initiative.id'], name=op.f('fk_obstacle_initiative_id_initiative'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['theme_id'], ['theme.id'], name=op.f('fk_obstacle_theme_id_theme'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_obstacle'))
     )
     with op.batch_alter_table('obstacle', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_obstacle_area_code'), ['area_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_obstacle_initiative_id'), ['initiative_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_obstacle_theme_id'), ['theme_id'], unique=False)
+
+    op.create_table('outbox_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('reply_to', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiative.id'], name=op.f('fk_outbox_message_initiative_id_initiative'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message'))
+    )
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_message_initiative_id'), ['initiative_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_status'), ['status'], unique=False)
+
+    op.create_table('theme_rule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('theme_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('level', sa.String(length=30), nullable=False),
+    sa.Column('source_url', sa.String(length=500), nullable=False),
+    sa.Column('existing_room', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['theme_id'], ['theme.id'], name=op.f('fk_theme_rule_theme_id_theme'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_theme_rule'))
+    )
+    with op.batch_alter_table('theme_rule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_rule_theme_id'), ['theme_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('theme_rule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_theme_rule_theme_id'))
+
+    op.drop_table('theme_rule')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_message_status'))
+        batch_op.drop_index(batch_op.f('ix_outbox_message_next_attempt_at'))
+        batch_op.drop_index(batch_op.f('ix_outbox_message_kind'))
+        batch_op.drop_index(batch_op.f('ix_outbox_message_initiative_id'))
+
+    op.drop_table('outbox_message')
     with op.batch_alter_table('obstacle', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_obstacle_theme_id'))
         batch_op.drop_index(batch_op.f('ix_obstacle_initiative_id'))
         batch_op.drop_index(batch_op.f('ix_obstacle_area_code'))
 
@@ -185,12 +273,23 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_contact_email'))
 
     op.drop_table('contact')
+    with op.batch_alter_table('theme', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_theme_area_code'))
+
+    op.drop_table('theme')
     with op.batch_alter_table('initiative', schema=None) as batch_op:
         batch_op.drop_index('ix_initiative_state_published_at')
         batch_op.drop_index(batch_op.f('ix_initiative_state'))
         batch_op.drop_index(batch_op.f('ix_initiative_organisation_id'))
 
     op.drop_table('initiative')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_event_target_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_created_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_action'))
+
+    op.drop_table('audit_event')
     op.drop_table('user_account')
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisation_sector'))

@@ -127,9 +127,14 @@ class Obstacle(TimestampMixin, db.Model):
     workaround: Mapped[str] = mapped_column(Text, default="")
     policy_ask: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
+    # The curated theme (knelpunt) a moderator linked this report to.
+    theme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("theme.id", ondelete="SET NULL"), index=True
+    )
 
     initiative: Mapped[Initiative] = relationship(back_populates="obstacles")
     area = relationship("ObstacleArea")
+    theme = relationship("Theme")
 
 
 class Contact(TimestampMixin, db.Model):

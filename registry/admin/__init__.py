@@ -1,0 +1,1 @@
+"""Administrator pages: accounts and the audit log."""

@@ -1,0 +1,1 @@
+"""Append-only audit log of staff actions, logins and every access to personal data."""

@@ -1,0 +1,1 @@
+"""Connecting schools: relayed contact requests and digests."""

@@ -1,0 +1,1 @@
+"""School lookup and location endpoints."""

@@ -1,0 +1,1 @@
+"""Outgoing e-mail through an outbox table: written with the change, sent afterwards."""

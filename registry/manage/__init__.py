@@ -1,0 +1,1 @@
+"""The submitter's private manage pages (confirm, edit, withdraw, own data)."""

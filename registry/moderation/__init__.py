@@ -1,0 +1,1 @@
+"""Moderation: the review queue, duplicates, curated obstacle themes (knelpunten)."""

@@ -1,0 +1,1 @@
+"""The obstacle summary (knelpuntenoverzicht) and snapshots."""
