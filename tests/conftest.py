@@ -1,11 +1,13 @@
 """Shared fixtures: an app on a fresh database per test, a client, CSRF-aware form posting."""
 from __future__ import annotations
 
+import contextvars
 import re
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from flask import globals as flask_globals
 from flask.testing import FlaskClient
 
 from registry import create_app
@@ -26,12 +28,33 @@ def database(request) -> tuple[str, str]:
     return request.param
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests get their own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for the test body (so tests can use
+    ``db.session``); without this, Flask would reuse that context for every request and
+    leak ``g`` (the logged-in user, the chosen locale) and the SQLAlchemy session from one
+    request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        def run():
+            flask_globals._cv_app.set(None)
+            return super(IsolatedClient, self).open(*args, **kwargs)
+
+        response = contextvars.copy_context().run(run)
+        if flask_globals._cv_app.get(None) is not None:
+            _db.session.expire_all()  # the test sees what the request committed
+        return response
+
+
 @pytest.fixture(scope="session")
 def _session_app(database, tmp_path_factory) -> Iterator[Flask]:
     name, url = database
     if url == "sqlite-file":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         _db.drop_all()
         _db.create_all()
