@@ -1,0 +1,1 @@
+"""Revision history of initiatives: who changed what, when, and pending (unapproved) edits."""

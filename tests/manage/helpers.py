@@ -1,0 +1,54 @@
+"""Helpers for the submitter-side tests: submit through the real form, publish, public pages."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from registry.database import utcnow
+from registry.extensions import db
+from registry.submissions.models import Initiative
+from registry.taxonomy.constants import InitiativeState
+from tests.conftest import csrf_token_from
+from tests.factories import form_post
+
+# Every public page, export and API listing an initiative could show up in.
+PUBLIC_LISTINGS = (
+    "/initiatieven", "/kaart/initiatieven.geojson", "/export/initiatieven.csv",
+    "/export/initiatieven.json", "/export/knelpunten.csv", "/api/v1/initiatives",
+    "/api/v1/obstacles",
+)
+
+
+def submit(client, **overrides) -> Initiative:
+    """Post the public form (with its CSRF token) and return the stored initiative."""
+    page = client.get("/aanmelden")
+    data = dict(form_post(**overrides), csrf_token=csrf_token_from(page.get_data(as_text=True)))
+    response = client.post("/aanmelden", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return db.session.scalars(select(Initiative).order_by(Initiative.id.desc())).first()
+
+
+def publish(initiative: Initiative) -> None:
+    """What a moderator's publish does, as far as the public side is concerned."""
+    initiative.state = InitiativeState.PUBLISHED
+    initiative.published_at = utcnow()
+    db.session.commit()
+
+
+def post_with_csrf(client, page_url: str, url: str, data: dict | None = None, **kwargs):
+    """GET a page, take its CSRF token and POST ``data`` to ``url``."""
+    page = client.get(page_url)
+    assert page.status_code in (200, 410), page.status_code
+    token = csrf_token_from(page.get_data(as_text=True))
+    return client.post(url, data=dict(data or {}, csrf_token=token), **kwargs)
+
+
+def public_texts(client, initiative_id: int) -> dict[str, str]:
+    """The text of every public page/export for the marker checks (detail page included)."""
+    texts = {}
+    for url in (*PUBLIC_LISTINGS, f"/initiatieven/{initiative_id}",
+                f"/api/v1/initiatives/{initiative_id}"):
+        # buffered: streamed exports are read inside the request (see exports' views)
+        response = client.get(url, buffered=True)
+        assert response.status_code in (200, 404), (url, response.status_code)
+        texts[url] = response.get_data(as_text=True) if response.status_code == 200 else ""
+    return texts
