@@ -1,10 +1,12 @@
 """Curated obstacle themes (knelpunten) and the rules behind them."""
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import TimestampMixin
+from registry.database import TimestampMixin, utcnow
 from registry.extensions import db
 
 # Where a rule comes from (DOMAIN.md): the first question a policy advisor asks.
@@ -43,3 +45,33 @@ class ThemeRule(db.Model):
     existing_room: Mapped[str] = mapped_column(Text, default="")  # exemptions, experiments...
 
     theme: Mapped[Theme] = relationship(back_populates="rules")
+
+
+class DuplicateFlag(db.Model):
+    """A pair of entries that look like the same initiative, and what a moderator decided.
+
+    The pair is stored once, lowest id first. ``status``: open | not_duplicate | merged (then
+    ``kept_id`` is the entry that was kept and the other one has state 'merged').
+    """
+
+    __tablename__ = "duplicate_flag"
+    __table_args__ = (UniqueConstraint("first_id", "second_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"),
+                                          index=True)
+    second_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"),
+                                           index=True)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # brin_location|postcode|names
+    score: Mapped[float] = mapped_column(default=0.0)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    kept_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    first = relationship("Initiative", foreign_keys=[first_id])
+    second = relationship("Initiative", foreign_keys=[second_id])
+
+    def other(self, initiative_id: int):
+        return self.second if initiative_id == self.first_id else self.first

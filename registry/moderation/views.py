@@ -1,6 +1,495 @@
-"""The moderation queue, duplicates and themes."""
+"""The moderation queue, entry pages, duplicates and themes (moderators and admins only)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
 
-bp = Blueprint("moderation", __name__)
+from registry.audit.models import AuditEvent
+from registry.auth.decorators import protect_blueprint
+from registry.extensions import db
+from registry.filters import InitiativeFilter
+from registry.moderation import services
+from registry.moderation.forms import RULE_LEVEL_LABELS, ThemeForm
+from registry.moderation.models import Theme
+from registry.submissions.forms import EditInitiativeForm, form_to_data, initiative_to_formdata
+from registry.submissions.models import Initiative, Obstacle
+from registry.submissions.services import area_choices
+from registry.submissions.views import build_form, handle_row_actions
+from registry.taxonomy.constants import InitiativeState
+
+bp = Blueprint("moderation", __name__, url_prefix="/moderatie")
+protect_blueprint(bp, "moderator")
+
+PAGE_SIZE = 50
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _initiative_or_404(initiative_id: int) -> Initiative:
+    initiative = db.session.get(Initiative, initiative_id)
+    if initiative is None:
+        abort(404)
+    return initiative
+
+
+def _version_from_form() -> int | None:
+    raw = request.form.get("version_id", "")
+    return int(raw) if raw.isdigit() else None
+
+
+# --- queue -----------------------------------------------------------------------------------
+
+@bp.route("/")
+def queue():
+    areas = area_choices()
+    filters = InitiativeFilter.from_args(request.args, areas={code for code, _l in areas})
+    state = request.args.get("state", "pending")
+    if state not in services.QUEUE_STATES:
+        state = "pending"
+    stmt = services.queue_select(filters, state)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
+    items = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    # Flag likely duplicates of new entries on arrival in the queue (idempotent).
+    for item in items:
+        if item.state == InitiativeState.PENDING:
+            services.flag_duplicates(item)
+    db.session.commit()
+    flagged = services.initiatives_with_open_flags([i.id for i in items])
+    revisions = {i.id: services.pending_revision(i) for i in items}
+    return render_template(
+        "moderation/queue.html", items=items, total=total, page=page, page_size=PAGE_SIZE,
+        filters=filters, state=state, areas=areas, flagged=flagged, revisions=revisions,
+    )
+
+
+@bp.route("/bulk", methods=["POST"])
+def bulk():
+    action = request.form.get("bulk_action")
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    reason = request.form.get("reason", "").strip()
+    if not ids:
+        flash(_("Kies eerst een of meer aanmeldingen."), "error")
+        return redirect(url_for("moderation.queue"))
+    if action not in ("publish", "reject"):
+        abort(400)
+    if action == "reject" and not reason:
+        flash(_("Geef een reden voor de afwijzing; die wordt naar de contactpersonen gemaild."),
+              "error")
+        return redirect(url_for("moderation.queue"))
+    done, skipped = 0, []
+    for initiative in db.session.scalars(select(Initiative).where(Initiative.id.in_(ids))):
+        try:
+            if action == "publish":
+                services.publish(initiative, actor=_actor())
+            else:
+                services.reject(initiative, reason, actor=_actor())
+            done += 1
+        except services.ModerationError:
+            skipped.append(initiative.reference or str(initiative.id))
+    db.session.commit()
+    if action == "publish":
+        flash(_("%(n)d aanmelding(en) gepubliceerd.", n=done), "success")
+    else:
+        flash(_("%(n)d aanmelding(en) afgewezen.", n=done), "success")
+    if skipped:
+        flash(_("Overgeslagen (niet in de juiste status): %(refs)s", refs=", ".join(skipped)),
+              "error")
+    return redirect(url_for("moderation.queue"))
+
+
+# --- entry page ------------------------------------------------------------------------------
+
+def _history_events(ids: list[int]) -> list[AuditEvent]:
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.target_type == "initiative",
+                                 AuditEvent.target_id.in_(ids))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(200)))
+
+
+def _revisions(ids: list[int]) -> list:
+    Revision = services.revision_model()
+    if Revision is None:
+        return []
+    return list(db.session.scalars(
+        select(Revision).where(Revision.initiative_id.in_(ids))
+        .order_by(Revision.created_at.desc(), Revision.id.desc())))
+
+
+def render_entry(initiative: Initiative, *, errors: dict | None = None,
+                 values: dict | None = None, status: int = 200):
+    services.flag_duplicates(initiative)
+    services.view_personal_data(initiative, actor=_actor())
+    merged = services.merged_into(initiative)
+    ids = [initiative.id] + [m.id for m in merged]
+    db.session.commit()
+    duplicates = [(flag, flag.other(initiative.id)) for flag in services.open_flags(initiative)]
+    return render_template(
+        "moderation/entry.html", initiative=initiative, errors=errors or {}, values=values or {},
+        revision=services.pending_revision(initiative), duplicates=duplicates,
+        merged=merged, kept=services.kept_instead(initiative),
+        events=_history_events(ids), revisions=_revisions(ids), areas=area_choices(),
+        themes=services.all_themes(),
+    ), status
+
+
+@bp.route("/<int:initiative_id>")
+def entry(initiative_id: int):
+    return render_entry(_initiative_or_404(initiative_id))
+
+
+def _stale(initiative: Initiative, message: str | None = None):
+    db.session.rollback()
+    initiative = _initiative_or_404(initiative.id)
+    return render_entry(initiative, errors={"version": message or _(
+        "Iemand anders heeft deze aanmelding intussen gewijzigd. Uw wijzigingen zijn niet "
+        "opgeslagen. Bekijk de nieuwe versie en voer uw wijzigingen opnieuw in.")}, status=409)
+
+
+@bp.route("/<int:initiative_id>/publiceren", methods=["POST"])
+def publish(initiative_id: int):
+    initiative = _initiative_or_404(initiative_id)
+    try:
+        services.check_version(initiative, _version_from_form())
+        services.publish(initiative, actor=_actor())
+        db.session.commit()
+    except services.StaleEntryError as exc:
+        return _stale(initiative, str(exc))
+    except services.ModerationError as exc:
+        return render_entry(initiative, errors={"publish": str(exc)}, status=422)
+    except StaleDataError:
+        return _stale(initiative)
+    flash(_("Gepubliceerd: %(title)s", title=initiative.title), "success")
+    return redirect(url_for("moderation.queue"))
+
+
+@bp.route("/<int:initiative_id>/afwijzen", methods=["POST"])
+def reject(initiative_id: int):
+    initiative = _initiative_or_404(initiative_id)
+    reason = request.form.get("reason", "").strip()[:5000]
+    try:
+        services.check_version(initiative, _version_from_form())
+        services.reject(initiative, reason, actor=_actor())
+        db.session.commit()
+    except services.StaleEntryError as exc:
+        return _stale(initiative, str(exc))
+    except services.ModerationError as exc:
+        return render_entry(initiative, errors={"reason": str(exc)}, values={"reason": reason},
+                            status=422)
+    except StaleDataError:
+        return _stale(initiative)
+    flash(_("Afgewezen; de contactpersoon krijgt een e-mail met de reden."), "success")
+    return redirect(url_for("moderation.queue"))
+
+
+@bp.route("/<int:initiative_id>/wijzigingen-vragen", methods=["POST"])
+def request_changes(initiative_id: int):
+    initiative = _initiative_or_404(initiative_id)
+    message = request.form.get("message", "").strip()[:5000]
+    try:
+        services.request_changes(initiative, message, actor=_actor())
+    except services.ModerationError as exc:
+        return render_entry(initiative, errors={"message": str(exc)},
+                            values={"message": message}, status=422)
+    db.session.commit()
+    flash(_("De contactpersoon krijgt een e-mail met uw vraag en de link om de aanmelding aan "
+            "te passen."), "success")
+    return redirect(url_for("moderation.entry", initiative_id=initiative.id))
+
+
+@bp.route("/<int:initiative_id>/bewerken", methods=["GET", "POST"])
+def edit(initiative_id: int):
+    initiative = _initiative_or_404(initiative_id)
+    if request.method == "GET":
+        form = build_form(EditInitiativeForm, data=initiative_to_formdata(initiative))
+        return render_template("moderation/edit.html", form=form, initiative=initiative,
+                               version_id=initiative.version_id)
+    form = build_form(EditInitiativeForm)
+    version = _version_from_form()
+    focus = handle_row_actions(form)
+    if focus is not None:
+        return render_template("moderation/edit.html", form=form, initiative=initiative,
+                               version_id=version, focus=focus)
+    if not form.validate():
+        return render_template("moderation/edit.html", form=form, initiative=initiative,
+                               version_id=version), 422
+    stale = None
+    try:
+        services.edit(initiative, form_to_data(form, language=initiative.language),
+                      expected_version=version, actor=_actor())
+        db.session.commit()
+    except services.StaleEntryError as exc:
+        stale = str(exc)
+    except StaleDataError:
+        stale = _("Iemand anders heeft deze aanmelding intussen gewijzigd. Uw wijzigingen zijn "
+                  "niet opgeslagen. Bekijk de nieuwe versie en voer uw wijzigingen opnieuw in.")
+    if stale:
+        db.session.rollback()
+        initiative = _initiative_or_404(initiative_id)
+        # Keep what the moderator typed, so that nothing is lost; the version stays the old one.
+        return render_template("moderation/edit.html", form=form, initiative=initiative,
+                               version_id=version, stale=stale), 409
+    flash(_("De wijzigingen zijn opgeslagen."), "success")
+    return redirect(url_for("moderation.entry", initiative_id=initiative.id))
+
+
+@bp.route("/knelpunt/<int:obstacle_id>/gebied", methods=["POST"])
+def reclassify(obstacle_id: int):
+    obstacle = db.session.get(Obstacle, obstacle_id) or abort(404)
+    try:
+        services.reclassify_obstacle(obstacle, request.form.get("area", ""), actor=_actor())
+        db.session.commit()
+    except services.ModerationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Het gebied van het knelpunt is aangepast."), "success")
+    return redirect(url_for("moderation.entry", initiative_id=obstacle.initiative_id)
+                    + f"#knelpunt-{obstacle.id}")
+
+
+@bp.route("/knelpunt/<int:obstacle_id>/thema", methods=["POST"])
+def link_theme(obstacle_id: int):
+    obstacle = db.session.get(Obstacle, obstacle_id) or abort(404)
+    raw = request.form.get("theme_id", "")
+    theme = db.session.get(Theme, int(raw)) if raw.isdigit() else None
+    if raw and theme is None:
+        abort(400)
+    services.link_obstacle(obstacle, theme, actor=_actor())
+    db.session.commit()
+    flash(_("Het knelpunt is aan het thema gekoppeld.") if theme else
+          _("Het knelpunt is losgekoppeld van het thema."), "success")
+    back = request.form.get("back")
+    if back == "theme" and theme is not None:
+        return redirect(url_for("moderation.theme", theme_id=theme.id))
+    return redirect(url_for("moderation.entry", initiative_id=obstacle.initiative_id)
+                    + f"#knelpunt-{obstacle.id}")
+
+
+# --- revisions -------------------------------------------------------------------------------
+
+def _revision_or_404(initiative: Initiative, revision_id: int):
+    Revision = services.revision_model()
+    revision = db.session.get(Revision, revision_id) if Revision is not None else None
+    if revision is None or revision.initiative_id != initiative.id:
+        abort(404)
+    return revision
+
+
+@bp.route("/<int:initiative_id>/revisie/<int:revision_id>/goedkeuren", methods=["POST"])
+def approve_revision(initiative_id: int, revision_id: int):
+    initiative = _initiative_or_404(initiative_id)
+    revision = _revision_or_404(initiative, revision_id)
+    try:
+        services.check_version(initiative, _version_from_form())
+        services.approve_revision(revision, actor=_actor())
+        db.session.commit()
+    except services.StaleEntryError as exc:
+        return _stale(initiative, str(exc))
+    except (services.ModerationError, ValueError) as exc:
+        db.session.rollback()
+        return render_entry(_initiative_or_404(initiative_id),
+                            errors={"revision": str(exc)}, status=422)
+    except StaleDataError:
+        return _stale(initiative)
+    flash(_("De wijziging is goedgekeurd en doorgevoerd."), "success")
+    return redirect(url_for("moderation.entry", initiative_id=initiative.id))
+
+
+@bp.route("/<int:initiative_id>/revisie/<int:revision_id>/verwerpen", methods=["POST"])
+def discard_revision(initiative_id: int, revision_id: int):
+    initiative = _initiative_or_404(initiative_id)
+    revision = _revision_or_404(initiative, revision_id)
+    reason = request.form.get("reason", "").strip()[:5000]
+    try:
+        services.discard_revision(revision, reason, actor=_actor())
+        db.session.commit()
+    except (services.ModerationError, ValueError) as exc:
+        db.session.rollback()
+        return render_entry(_initiative_or_404(initiative_id),
+                            errors={"revision": str(exc)}, status=422)
+    flash(_("De wijziging is verworpen."), "success")
+    return redirect(url_for("moderation.entry", initiative_id=initiative.id))
+
+
+# --- duplicates ------------------------------------------------------------------------------
+
+@bp.route("/<int:initiative_id>/samenvoegen/<int:other_id>", methods=["GET", "POST"])
+def merge(initiative_id: int, other_id: int):
+    keep = _initiative_or_404(initiative_id)
+    other = _initiative_or_404(other_id)
+    if keep.id == other.id:
+        abort(404)
+    fields = services.differing_fields(keep, other)
+    error = None
+    if request.method == "POST":
+        take = {name for name in fields if request.form.get(f"field-{name}") == "other"}
+        try:
+            services.check_version(keep, _version_from_form())
+            services.merge(keep, other, take, actor=_actor())
+            db.session.commit()
+        except services.ModerationError as exc:
+            db.session.rollback()
+            error = str(exc)
+        except StaleDataError:
+            db.session.rollback()
+            error = _("Iemand anders heeft een van beide aanmeldingen intussen gewijzigd. Er is "
+                      "niets samengevoegd. Bekijk de nieuwe versie en probeer het opnieuw.")
+        else:
+            flash(_("%(other)s is samengevoegd met %(keep)s.", other=other.reference,
+                    keep=keep.reference), "success")
+            return redirect(url_for("moderation.entry", initiative_id=keep.id))
+        keep, other = _initiative_or_404(initiative_id), _initiative_or_404(other_id)
+    return render_template(
+        "moderation/merge.html", keep=keep, other=other, fields=fields,
+        value=services.merge_value, labels=_merge_labels(), error=error,
+    ), (422 if error else 200)
+
+
+def _merge_labels() -> dict[str, str]:
+    form = build_form(EditInitiativeForm)
+    return {"school_name": form.school_name.label.text, **{
+        name: form[name].label.text for name in services.MERGE_FIELDS if name != "school_name"}}
+
+
+@bp.route("/<int:initiative_id>/geen-dubbele/<int:other_id>", methods=["POST"])
+def not_duplicate(initiative_id: int, other_id: int):
+    initiative = _initiative_or_404(initiative_id)
+    other = _initiative_or_404(other_id)
+    services.mark_not_duplicate(initiative, other, actor=_actor())
+    db.session.commit()
+    flash(_("Gemarkeerd als geen dubbele aanmelding."), "success")
+    return redirect(url_for("moderation.entry", initiative_id=initiative.id))
+
+
+# --- themes ----------------------------------------------------------------------------------
+
+def _theme_form(**kwargs) -> ThemeForm:
+    form = ThemeForm(**kwargs)
+    form.area.choices = [SelectChoice("", _("Kies..."))] + [
+        SelectChoice(code, label) for code, label in area_choices()]
+    return form
+
+
+def _theme_data(form: ThemeForm) -> services.ThemeData:
+    rules = [
+        services.RuleData(title=e.form.title.data, level=e.form.level.data,
+                          source_url=e.form.source_url.data or "",
+                          existing_room=e.form.existing_room.data or "")
+        for e in form.rules.entries if not e.form.is_blank()
+    ]
+    return services.ThemeData(area=form.area.data, title=form.title.data,
+                              description=form.description.data or "", rules=rules)
+
+
+@bp.route("/themas")
+def themes():
+    items = [(t, services.theme_stats(t)) for t in services.all_themes()]
+    return render_template("moderation/themes.html", items=items)
+
+
+def _edit_theme(theme: Theme | None):
+    if request.method == "GET":
+        data = None
+        if theme is not None:
+            data = {"area": theme.area_code, "title": theme.title,
+                    "description": theme.description, "version_id": theme.version_id,
+                    "rules": [{"title": r.title, "level": r.level, "source_url": r.source_url,
+                               "existing_room": r.existing_room} for r in theme.rules]
+                    or [{}]}
+        form = _theme_form(data=data)
+        return render_template("moderation/theme_form.html", form=form, theme=theme,
+                               levels=RULE_LEVEL_LABELS)
+    form = _theme_form()
+    if request.form.get("action") == "add_rule":
+        form.rules.append_entry()
+        return render_template("moderation/theme_form.html", form=form, theme=theme,
+                               levels=RULE_LEVEL_LABELS, focus=form.rules.entries[-1].id)
+    stale = None
+    if form.validate():
+        version = int(form.version_id.data) if (form.version_id.data or "").isdigit() else None
+        try:
+            theme = services.save_theme(theme, _theme_data(form), actor=_actor(),
+                                        expected_version=version if theme else None)
+            db.session.commit()
+        except services.StaleEntryError as exc:
+            stale = str(exc)
+        except StaleDataError:
+            stale = _("Iemand anders heeft dit thema intussen gewijzigd. Uw wijzigingen zijn "
+                      "niet opgeslagen.")
+        else:
+            flash(_("Het thema is opgeslagen."), "success")
+            return redirect(url_for("moderation.theme", theme_id=theme.id))
+        db.session.rollback()
+        return render_template("moderation/theme_form.html", form=form, theme=theme,
+                               levels=RULE_LEVEL_LABELS, stale=stale), 409
+    return render_template("moderation/theme_form.html", form=form, theme=theme,
+                           levels=RULE_LEVEL_LABELS), 422
+
+
+@bp.route("/themas/nieuw", methods=["GET", "POST"])
+def theme_new():
+    return _edit_theme(None)
+
+
+@bp.route("/themas/<int:theme_id>/bewerken", methods=["GET", "POST"])
+def theme_edit(theme_id: int):
+    return _edit_theme(db.session.get(Theme, theme_id) or abort(404))
+
+
+@bp.route("/themas/<int:theme_id>")
+def theme(theme_id: int):
+    item = db.session.get(Theme, theme_id) or abort(404)
+    return render_template(
+        "moderation/theme.html", theme=item, stats=services.theme_stats(item),
+        public_stats=services.theme_stats(item, published_only=True),
+        obstacles=services.theme_obstacles(item), suggestions=services.suggest_obstacles(item),
+        levels=RULE_LEVEL_LABELS,
+    )
+
+
+@bp.route("/themas/<int:theme_id>/koppelen", methods=["POST"])
+def theme_link(theme_id: int):
+    item = db.session.get(Theme, theme_id) or abort(404)
+    ids = [int(v) for v in request.form.getlist("obstacle_ids") if v.isdigit()]
+    count = 0
+    for obstacle in db.session.scalars(select(Obstacle).where(Obstacle.id.in_(ids))):
+        services.link_obstacle(obstacle, item, actor=_actor())
+        count += 1
+    db.session.commit()
+    flash(_("%(n)d knelpunt(en) gekoppeld.", n=count), "success" if count else "error")
+    return redirect(url_for("moderation.theme", theme_id=item.id))
+
+
+@bp.route("/themas/<int:theme_id>/ontkoppelen/<int:obstacle_id>", methods=["POST"])
+def theme_unlink(theme_id: int, obstacle_id: int):
+    item = db.session.get(Theme, theme_id) or abort(404)
+    obstacle = db.session.get(Obstacle, obstacle_id)
+    if obstacle is None or obstacle.theme_id != item.id:
+        abort(404)
+    services.link_obstacle(obstacle, None, actor=_actor())
+    db.session.commit()
+    flash(_("Het knelpunt is losgekoppeld van het thema."), "success")
+    return redirect(url_for("moderation.theme", theme_id=item.id))
+
+
+@bp.route("/themas/<int:theme_id>/verwijderen", methods=["POST"])
+def theme_delete(theme_id: int):
+    item = db.session.get(Theme, theme_id) or abort(404)
+    services.delete_theme(item, actor=_actor())
+    db.session.commit()
+    flash(_("Het thema is verwijderd; de knelpunten zijn losgekoppeld."), "success")
+    return redirect(url_for("moderation.themes"))

@@ -1,0 +1,93 @@
+"""Login throttling (Flask-Limiter, per IP and per account) and the optional second factor."""
+from __future__ import annotations
+
+import pyotp
+import pytest
+
+from registry import create_app
+from registry.auth.models import User
+from registry.extensions import db as _db
+from registry.extensions import limiter
+from tests.fixtures.auth import DEFAULT_PASSWORD, csrf_post
+
+
+@pytest.fixture
+def limited_app(app):
+    """A second app on the same database with rate limiting switched on."""
+    limited = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+        LOGIN_RATE_LIMIT_IP="4 per minute", LOGIN_RATE_LIMIT_ACCOUNT="2 per minute",
+        PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+    )
+    with limited.app_context():
+        limiter.reset()
+        yield limited
+        limiter.reset()
+        _db.session.remove()
+        _db.engine.dispose()  # this app has its own connection pool
+    limiter.enabled = False  # the other tests run without limits (TestingConfig)
+
+
+def attempt(client, email, password="wrong password here"):
+    return csrf_post(client, "/login", {"email": email, "password": password},
+                     token_page="/login")
+
+
+def test_login_is_throttled_per_account(limited_app):
+    client = limited_app.test_client()
+    assert attempt(client, "a@example.org").status_code == 422
+    assert attempt(client, "a@example.org").status_code == 422
+    blocked = attempt(client, "a@example.org")
+    assert blocked.status_code == 429
+    assert "Te veel verzoeken" in blocked.get_data(as_text=True)
+    # another account from the same address still gets an answer
+    assert attempt(client, "b@example.org").status_code == 422
+
+
+def test_login_is_throttled_per_ip(limited_app):
+    client = limited_app.test_client()
+    codes = [attempt(client, f"user{i}@example.org").status_code for i in range(5)]
+    assert codes[:4] == [422] * 4
+    assert codes[4] == 429
+
+
+@pytest.fixture
+def totp_admin(app, make_user):
+    app.config["TOTP_ENABLED"] = True
+    return make_user("admin", email="admin@example.org")
+
+
+def test_admin_must_enrol_a_second_factor(client, totp_admin, db):
+    response = attempt(client, "admin@example.org", DEFAULT_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login/code")
+    assert client.get("/beheer/gebruikers").status_code == 302  # not logged in yet
+    page = client.get("/login/code").get_data(as_text=True)
+    secret = page.split("<code>")[1].split("</code>")[0]
+    wrong = csrf_post(client, "/login/code", {"code": "000000"}, token_page="/login/code")
+    assert wrong.status_code == 422
+    ok = csrf_post(client, "/login/code", {"code": pyotp.TOTP(secret).now()},
+                   token_page="/login/code")
+    assert ok.status_code == 302
+    assert client.get("/beheer/gebruikers").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, totp_admin.id).totp_secret == secret
+
+
+def test_enrolled_user_needs_the_current_code(app, client, make_user):
+    app.config["TOTP_ENABLED"] = True
+    secret = pyotp.random_base32()
+    make_user("moderator", email="mod@example.org", totp_secret=secret)
+    attempt(client, "mod@example.org", DEFAULT_PASSWORD)
+    page = client.get("/login/code").get_data(as_text=True)
+    assert secret not in page
+    ok = csrf_post(client, "/login/code", {"code": pyotp.TOTP(secret).now()},
+                   token_page="/login/code")
+    assert ok.status_code == 302
+    assert client.get("/moderatie/").status_code == 200
+
+
+def test_without_totp_config_moderators_log_in_directly(client, make_user):
+    make_user("admin", email="admin@example.org")
+    response = attempt(client, "admin@example.org", DEFAULT_PASSWORD)
+    assert response.status_code == 302 and "/login/code" not in response.headers["Location"]
