@@ -1,6 +1,135 @@
-"""The public map."""
+"""The public map (/kaart), its GeoJSON, the province view and the Leaflet files."""
 from __future__ import annotations
 
-from flask import Blueprint
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.filters import InitiativeFilter
+from registry.maps import services
+from registry.public import services as public_services
+from registry.submissions.services import area_choices, dimension_list
 
 bp = Blueprint("maps", __name__)
+
+VENDOR_PACKAGES = {
+    "leaflet": "xstatic.pkg.leaflet",
+    "markercluster": "xstatic.pkg.leaflet_markercluster",
+}
+VENDOR_SUFFIXES = (".js", ".css", ".png")
+MAX_PAGE = 100_000  # beyond any real list; keeps absurd ?page= values out of SQL
+
+
+def _themes() -> list:
+    try:
+        from registry.moderation.models import Theme
+    except ImportError:  # pragma: no cover
+        return []
+    return list(db.session.scalars(select(Theme).order_by(Theme.title)))
+
+
+def _filter_context() -> dict:
+    areas = area_choices()
+    dimensions = dimension_list()
+    flt = InitiativeFilter.from_args(
+        request.args, areas={c for c, _ in areas}, dimensions={d.code for d in dimensions}
+    )
+    return {"flt": flt, "areas": areas, "dimensions": dimensions, "themes": _themes()}
+
+
+def _query(flt: InitiativeFilter) -> str:
+    args = flt.to_args()
+    return ("?" + urlencode(args, doseq=True)) if args else ""
+
+
+@bp.route("/kaart")
+def map():  # noqa: A001 - endpoint name 'maps.map' is part of the interface
+    ctx = _filter_context()
+    flt = ctx["flt"]
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    pagination = public_services.list_published(flt, page=page)
+    query = _query(flt)
+    # The script fetches a URL that names the data version, so a browser never shows an old
+    # cached GeoJSON after a change (the download link stays clean).
+    version = services.GeoJSONCache.etag_for(services.data_version(), flt, "")[:12]
+    data_url = url_for("maps.geojson") + (query + "&" if query else "?") + f"v={version}"
+    return render_template(
+        "maps/map.html",
+        data_url=data_url,
+        pagination=pagination,
+        area_counts=public_services.area_counts([i.id for i in pagination.items]),
+        counts=services.map_counts(flt),
+        geojson_url=url_for("maps.geojson") + query,
+        provinces_url=url_for("maps.provinces") + query,
+        export_csv_url=f"{request.script_root}/export/initiatieven.csv{query}",
+        tile_url=current_app.config.get("MAP_TILE_URL", ""),
+        tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION", ""),
+        **ctx,
+    )
+
+
+@bp.route("/kaart/initiatieven.geojson")
+def geojson():
+    ctx = _filter_context()
+    flt = ctx["flt"]
+    prefix = url_for("public.initiative", initiative_id=0)[:-1]
+    etag = services.GeoJSONCache.etag_for(services.data_version(), flt, prefix)
+    headers = {
+        "ETag": f'W/"{etag}"',
+        "Cache-Control": "public, max-age=60",
+        "Vary": "Accept-Encoding",
+    }
+    if request.if_none_match.contains_weak(etag):
+        return current_app.response_class(status=304, headers=headers)
+    item = services.geojson_cache.get(etag)
+    if item is None:
+        item = services.CachedGeoJSON(etag, services.build_geojson(flt, prefix))
+        services.geojson_cache.put(item)
+    body = item.body
+    if "gzip" in request.accept_encodings:
+        body = item.gzipped
+        headers["Content-Encoding"] = "gzip"
+    response = current_app.response_class(body, mimetype="application/geo+json",
+                                          headers=headers)
+    return response
+
+
+@bp.route("/kaart/provincies")
+def provinces():
+    ctx = _filter_context()
+    flt = ctx["flt"]
+    rows = services.province_table(flt)
+    totals: dict[str, int] = {}
+    for row in rows:
+        for code, count in row.obstacles.items():
+            totals[code] = totals.get(code, 0) + count
+    links = {row.province: url_for("maps.map", **{**flt.to_args(), "province": row.province})
+             for row in rows if row.province}
+    return render_template(
+        "maps/provinces.html",
+        rows=rows, totals=totals, links=links,
+        map_url=url_for("maps.map") + _query(flt),
+        **ctx,
+    )
+
+
+@bp.route("/kaart/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str):
+    """Leaflet and Leaflet.markercluster from their PyPI xstatic packages (no CDN)."""
+    module_name = VENDOR_PACKAGES.get(package)
+    if module_name is None or not filename.endswith(VENDOR_SUFFIXES):
+        abort(404)
+    import importlib
+
+    base_dir = importlib.import_module(module_name).BASE_DIR
+    return send_from_directory(base_dir, filename, max_age=86400)
