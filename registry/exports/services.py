@@ -1,0 +1,536 @@
+"""Export formats as pure functions over rows: CSV, XLSX, JSON, GeoJSON.
+
+Column names are stable identifiers documented in the data dictionary (``COLUMNS``,
+page /export/woordenboek and the ``woordenboek`` sheet). Rows are dicts keyed by those names;
+builders turn the records of ``registry.exports.records`` into rows lazily, so every format
+streams.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from registry.database import utcnow
+from registry.exports.records import obstacle_in_scope
+from registry.filters import InitiativeFilter
+from registry.taxonomy.constants import DIMENSIONS, OBSTACLE_AREAS
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # tekst | geheel getal | decimaal getal | datum | datum-tijd | url
+    label_nl: str
+    label_en: str
+    description_nl: str
+    description_en: str
+    width: int = 16
+
+
+def _c(name, type_, label_nl, label_en, desc_nl, desc_en, width=16) -> Column:
+    return Column(name, type_, label_nl, label_en, desc_nl, desc_en, width)
+
+
+TEXT, INT, FLOAT, DATE, DATETIME, URL = (
+    "tekst", "geheel getal", "decimaal getal", "datum", "datum-tijd", "url")
+
+SCHOOL_COLUMNS = [
+    _c("school_naam", TEXT, "School", "School", "Naam van de school (vestiging).",
+       "Name of the school (location).", 30),
+    _c("brin", TEXT, "Instellingscode", "Institution code",
+       "Instellingscode (BRIN), vier tekens.", "Institution code (BRIN), four characters.", 10),
+    _c("vestiging", TEXT, "Vestiging", "Location number",
+       "Vestigingsnummer, twee cijfers (leeg als onbekend).",
+       "Two-digit location number (empty when unknown).", 9),
+    _c("sector", TEXT, "Sector", "Sector", "Code: po, vo, mbo, hbo, wo, vavo, overig.",
+       "Code: po, vo, mbo, hbo, wo, vavo, overig.", 8),
+    _c("provincie", TEXT, "Provincie", "Province",
+       "Provincie, afgeleid van de locatie van de school.",
+       "Province, derived from the school's location.", 14),
+]
+
+INITIATIVE_COLUMNS = [
+    _c("initiatief_id", INT, "Id", "Id", "Vast nummer van het initiatief in het register.",
+       "Stable number of the initiative in the registry.", 8),
+    _c("referentie", TEXT, "Referentie", "Reference", "Referentie, bijvoorbeeld GL-2026-00042.",
+       "Reference, e.g. GL-2026-00042.", 15),
+    _c("titel", TEXT, "Titel", "Title", "Titel van het initiatief.", "Title of the initiative.",
+       40),
+    _c("samenvatting", TEXT, "Samenvatting", "Summary", "Korte samenvatting.",
+       "Short summary.", 50),
+    _c("beschrijving", TEXT, "Beschrijving", "Description", "Uitgebreide beschrijving.",
+       "Full description.", 50),
+    _c("fase", TEXT, "Fase", "Phase", "Code: idee, pilot, lopend, opgeschaald, gestopt.",
+       "Code: idee, pilot, lopend, opgeschaald, gestopt.", 11),
+    _c("startjaar", INT, "Startjaar", "Start year", "Jaar waarin het initiatief begon.",
+       "Year the initiative started.", 9),
+    _c("aantal_lerenden", INT, "Lerenden", "Learners",
+       "Aantal lerenden dat meedoet (opgave van de school).",
+       "Number of learners taking part (as reported by the school).", 10),
+    _c("aantal_medewerkers", INT, "Medewerkers", "Staff", "Aantal betrokken medewerkers.",
+       "Number of staff involved.", 10),
+    _c("ict", TEXT, "ICT", "ICT", "Ondersteunende ICT.", "Supporting ICT.", 30),
+    *SCHOOL_COLUMNS,
+    _c("niveaus", TEXT, "Niveaus en opleidingen", "Levels and programmes",
+       "Niveaus, leerwegen of opleidingen.", "Levels, tracks or programmes.", 20),
+    _c("plaats", TEXT, "Plaats", "Place", "Plaats van de school.", "Town of the school.", 16),
+    _c("gemeente", TEXT, "Gemeente", "Municipality", "Gemeente van de school.",
+       "Municipality of the school.", 16),
+    _c("postcode", TEXT, "Postcode", "Postcode", "Postcode van de school (1234 AB).",
+       "Postcode of the school (1234 AB).", 9),
+    _c("breedtegraad", FLOAT, "Breedtegraad", "Latitude", "WGS84-breedtegraad van de school.",
+       "WGS84 latitude of the school.", 11),
+    _c("lengtegraad", FLOAT, "Lengtegraad", "Longitude", "WGS84-lengtegraad van de school.",
+       "WGS84 longitude of the school.", 11),
+    _c("website", URL, "Website", "Website", "Website van de school.", "School website.", 25),
+    _c("contactpersoon", TEXT, "Contactpersoon", "Contact person",
+       "Naam van de contactpersoon, alleen als die toestemming gaf voor publicatie.",
+       "Name of the contact person, only when they consented to publication.", 20),
+    _c("aantal_knelpunten", INT, "Knelpunten", "Obstacles",
+       "Aantal gemelde knelpunten (binnen het filter op gebied/thema).",
+       "Number of reported obstacles (within the area/theme filter).", 10),
+    _c("knelpunt_gebieden", TEXT, "Gebieden", "Areas",
+       "Codes van de gebieden met knelpunten, gescheiden door komma's.",
+       "Codes of the areas with obstacles, comma-separated.", 20),
+    *[
+        col
+        for code, nl, en in DIMENSIONS
+        for col in (
+            _c(f"dimensie_{code}_nu", INT, f"{nl}: nu", f"{en}: now",
+               f"Niveau nu (0-3) op de dimensie {nl}.", f"Current level (0-3) on {en}.", 8),
+            _c(f"dimensie_{code}_ambitie", INT, f"{nl}: ambitie", f"{en}: ambition",
+               f"Ambitie (0-3) op de dimensie {nl}.", f"Ambition (0-3) on {en}.", 8),
+        )
+    ],
+    _c("gepubliceerd_op", DATE, "Gepubliceerd op", "Published on", "Datum van publicatie.",
+       "Date of publication.", 12),
+    _c("bijgewerkt_op", DATE, "Bijgewerkt op", "Updated on", "Datum van de laatste wijziging.",
+       "Date of the last change.", 12),
+    _c("url", URL, "Link", "Link", "Openbare pagina van het initiatief.",
+       "Public page of the initiative.", 35),
+]
+
+OBSTACLE_COLUMNS = [
+    _c("knelpunt_id", INT, "Id", "Id", "Vast nummer van de knelpuntmelding.",
+       "Stable number of the obstacle report.", 8),
+    _c("initiatief_id", INT, "Initiatief-id", "Initiative id", "Id van het initiatief.",
+       "Id of the initiative.", 8),
+    _c("referentie", TEXT, "Referentie", "Reference", "Referentie van het initiatief.",
+       "Reference of the initiative.", 15),
+    _c("initiatief_titel", TEXT, "Initiatief", "Initiative", "Titel van het initiatief.",
+       "Title of the initiative.", 30),
+    *SCHOOL_COLUMNS,
+    _c("aantal_lerenden", INT, "Lerenden", "Learners",
+       "Aantal lerenden van het initiatief.", "Number of learners of the initiative.", 10),
+    _c("gebied", TEXT, "Gebied", "Area",
+       "Code: kwalificeren, examineren, diplomeren, certificeren, valideren, overig.",
+       "Code: kwalificeren, examineren, diplomeren, certificeren, valideren, overig.", 13),
+    _c("titel", TEXT, "Knelpunt", "Obstacle", "Korte titel van het knelpunt.",
+       "Short title of the obstacle.", 35),
+    _c("beschrijving", TEXT, "Beschrijving", "Description", "Beschrijving door de school.",
+       "Description by the school.", 50),
+    _c("regel", TEXT, "Regel", "Rule", "De regel waar de school tegenaan loopt.",
+       "The rule the school runs into.", 30),
+    _c("ernst", INT, "Ernst", "Severity",
+       "1 hindert, 2 vertraagt, 3 blokkeert een deel, 4 blokkeert het initiatief.",
+       "1 hinders, 2 slows down, 3 blocks a part, 4 blocks the initiative.", 7),
+    _c("status", TEXT, "Status", "Status", "Code: open, omzeild, opgelost.",
+       "Code: open, omzeild (worked around), opgelost (solved).", 10),
+    _c("workaround", TEXT, "Workaround", "Workaround", "Hoe de school het omzeilt.",
+       "How the school works around it.", 30),
+    _c("vraag_aan_beleid", TEXT, "Vraag aan beleid", "Policy ask",
+       "Wat de school van beleid vraagt.", "What the school asks of policy.", 30),
+    _c("thema_id", INT, "Thema-id", "Theme id", "Id van het thema (knelpunt) waarin een "
+       "moderator de melding indeelde; leeg als nog niet ingedeeld.",
+       "Id of the curated theme; empty when not yet grouped.", 8),
+    _c("thema_titel", TEXT, "Thema", "Theme", "Titel van het thema.", "Title of the theme.",
+       30),
+    _c("gemeld_op", DATE, "Gemeld op", "Reported on", "Datum van de melding.",
+       "Date of the report.", 12),
+    _c("url", URL, "Link", "Link", "Openbare pagina van het initiatief.",
+       "Public page of the initiative.", 35),
+]
+
+THEME_COLUMNS = [
+    _c("thema_id", INT, "Id", "Id", "Vast nummer van het thema.", "Stable theme number.", 8),
+    _c("gebied", TEXT, "Gebied", "Area", "Code van het gebied.", "Area code.", 13),
+    _c("titel", TEXT, "Thema", "Theme", "Titel van het thema (knelpunt).",
+       "Title of the theme.", 35),
+    _c("beschrijving", TEXT, "Beschrijving", "Description", "Vastgestelde beschrijving.",
+       "Canonical description.", 50),
+    _c("regels", TEXT, "Regels", "Rules",
+       "Betrokken regels met hun niveau tussen haken, gescheiden door ' | '.",
+       "Rules involved with their level in brackets, separated by ' | '.", 40),
+    _c("regelniveaus", TEXT, "Niveaus", "Levels",
+       "Niveaus: wet, amvb, ministeriele_regeling, toezicht, sectorafspraak, bestuur.",
+       "Levels: wet (act), amvb (order in council), ministeriele_regeling, toezicht "
+       "(inspection), sectorafspraak (sector agreement), bestuur (board/school).", 20),
+    _c("categorie", TEXT, "Wat is nodig", "What is needed",
+       "regelgeving (wetswijziging nodig), afspraken (toezicht/sector), school (informatie "
+       "of wijziging bij school/bestuur), onbekend.",
+       "regelgeving (change of law needed), afspraken (inspection/sector), school "
+       "(information or a change at the school/board), onbekend (unknown).", 12),
+    _c("bronnen", URL, "Bronnen", "Sources", "Links naar de bronnen van de regels.",
+       "Links to the sources of the rules.", 35),
+    _c("aantal_knelpunten", INT, "Meldingen", "Reports", "Aantal knelpuntmeldingen.",
+       "Number of obstacle reports.", 10),
+    _c("aantal_initiatieven", INT, "Initiatieven", "Initiatives", "Aantal initiatieven.",
+       "Number of initiatives.", 10),
+    _c("aantal_scholen", TEXT, "Scholen", "Schools",
+       "Aantal scholen (instellingscode + vestiging). Openbaar: minder dan de drempel "
+       "wordt getoond als '<3'.",
+       "Number of schools (institution code + location). Public: fewer than the threshold "
+       "is shown as '<3'.", 9),
+    _c("aantal_lerenden", INT, "Lerenden", "Learners", "Som van de lerenden.",
+       "Sum of learners.", 10),
+    _c("sectoren", TEXT, "Sectoren", "Sectors", "Sector: aantal initiatieven.",
+       "Sector: number of initiatives.", 20),
+    _c("provincies", TEXT, "Provincies", "Provinces", "Provincie: aantal initiatieven.",
+       "Province: number of initiatives.", 25),
+    _c("opgelost", INT, "Opgelost", "Solved", "Aantal opgeloste meldingen.",
+       "Number of solved reports.", 9),
+    _c("omzeild", INT, "Omzeild", "Worked around", "Aantal omzeilde meldingen.",
+       "Number of reports worked around.", 9),
+]
+
+CONTACT_COLUMNS = [
+    _c("initiatief_id", INT, "Id", "Id", "Id van het initiatief.", "Initiative id.", 8),
+    _c("referentie", TEXT, "Referentie", "Reference", "Referentie.", "Reference.", 15),
+    _c("titel", TEXT, "Titel", "Title", "Titel van het initiatief.", "Title.", 35),
+    _c("school_naam", TEXT, "School", "School", "School.", "School.", 30),
+    _c("contact_naam", TEXT, "Naam", "Name", "Naam contactpersoon.", "Contact name.", 20),
+    _c("contact_rol", TEXT, "Rol", "Role", "Rol contactpersoon.", "Contact role.", 15),
+    _c("contact_email", TEXT, "E-mail", "E-mail", "E-mailadres.", "E-mail address.", 28),
+    _c("contact_telefoon", TEXT, "Telefoon", "Phone", "Telefoonnummer.", "Phone number.", 14),
+    _c("toestemming_contact", TEXT, "Mag benaderd worden", "May be contacted", "ja/nee",
+       "ja/nee (yes/no)", 10),
+    _c("toestemming_naam", TEXT, "Naam publiceren", "Publish name", "ja/nee", "ja/nee", 10),
+    _c("toestemming_citaten", TEXT, "Citaten", "Quotes", "ja/nee", "ja/nee", 10),
+]
+
+DATASETS = {
+    "initiatieven": INITIATIVE_COLUMNS,
+    "knelpunten": OBSTACLE_COLUMNS,
+    "themas": THEME_COLUMNS,
+}
+SHEET_TITLES = {"initiatieven": "initiatieven", "knelpunten": "knelpunten", "themas": "themas"}
+AREA_CODES = [code for code, *_ in OBSTACLE_AREAS]
+
+
+# --- rows ---
+
+def _date(iso: str | None) -> date | None:
+    return datetime.fromisoformat(iso).date() if iso else None
+
+
+def initiative_rows(records: Iterable[dict[str, Any]], flt: InitiativeFilter,
+                    link: Callable[[int], str]) -> Iterator[dict[str, Any]]:
+    for rec in records:
+        school = rec["school"]
+        obstacles = [o for o in rec["obstacles"] if obstacle_in_scope(flt, o)]
+        row = {
+            "initiatief_id": rec["id"], "referentie": rec["reference"], "titel": rec["title"],
+            "samenvatting": rec["summary"], "beschrijving": rec["description"],
+            "fase": rec["phase"], "startjaar": rec["start_year"],
+            "aantal_lerenden": rec["learners_count"], "aantal_medewerkers": rec["staff_count"],
+            "ict": rec["ict"], **_school(school),
+            "niveaus": school["levels"], "plaats": school["city"],
+            "gemeente": school["municipality"], "postcode": school["postcode"],
+            "breedtegraad": school["latitude"], "lengtegraad": school["longitude"],
+            "website": school["website"], "contactpersoon": rec["contact_name"] or "",
+            "aantal_knelpunten": len(obstacles),
+            "knelpunt_gebieden": ",".join(
+                c for c in AREA_CODES if any(o["area"] == c for o in obstacles)),
+        }
+        for code, *_ in DIMENSIONS:
+            now, ambition = rec["dimensions"].get(code, [None, None])
+            row[f"dimensie_{code}_nu"] = now
+            row[f"dimensie_{code}_ambitie"] = ambition
+        row["gepubliceerd_op"] = _date(rec["published_at"])
+        row["bijgewerkt_op"] = _date(rec["updated_at"])
+        row["url"] = link(rec["id"])
+        yield row
+
+
+def _school(school: dict[str, Any]) -> dict[str, Any]:
+    return {"school_naam": school["name"], "brin": school["brin"],
+            "vestiging": school["location_number"], "sector": school["sector"],
+            "provincie": school["province"]}
+
+
+def obstacle_rows(records: Iterable[dict[str, Any]], flt: InitiativeFilter,
+                  themes: list[dict[str, Any]], link: Callable[[int], str]
+                  ) -> Iterator[dict[str, Any]]:
+    titles = {t["id"]: t["title"] for t in themes}
+    for rec in records:
+        school = _school(rec["school"])
+        url = link(rec["id"])
+        for o in rec["obstacles"]:
+            if not obstacle_in_scope(flt, o):
+                continue
+            yield {
+                "knelpunt_id": o["id"], "initiatief_id": rec["id"],
+                "referentie": rec["reference"], "initiatief_titel": rec["title"], **school,
+                "aantal_lerenden": rec["learners_count"], "gebied": o["area"],
+                "titel": o["title"], "beschrijving": o["description"], "regel": o["rule"],
+                "ernst": o["severity"], "status": o["status"], "workaround": o["workaround"],
+                "vraag_aan_beleid": o["policy_ask"], "thema_id": o["theme_id"],
+                "thema_titel": titles.get(o["theme_id"], "") if o["theme_id"] else "",
+                "gemeld_op": _date(o["reported_at"]), "url": url,
+            }
+
+
+def theme_rows(records: Iterable[dict[str, Any]], flt: InitiativeFilter,
+               themes: list[dict[str, Any]], exact: bool, threshold: int
+               ) -> list[dict[str, Any]]:
+    """One row per theme in scope, with the same counts as the summary."""
+    from registry.summary.services import _suppress, aggregate, theme_category, themes_in_scope
+
+    agg = aggregate(records, flt, themes)
+    rows = []
+    for theme in themes_in_scope(flt, themes):
+        tally = agg["themes"].get(theme["id"])
+        counts = tally.as_dict() if tally is not None else None
+        rows.append({
+            "thema_id": theme["id"], "gebied": theme["area"], "titel": theme["title"],
+            "beschrijving": theme["description"],
+            "regels": " | ".join(f"{r['title']} [{r['level']}]" for r in theme["rules"]),
+            "regelniveaus": ",".join(dict.fromkeys(r["level"] for r in theme["rules"])),
+            "categorie": theme_category(theme),
+            "bronnen": " ".join(r["source_url"] for r in theme["rules"] if r["source_url"]),
+            "aantal_knelpunten": counts["obstacles"] if counts else 0,
+            "aantal_initiatieven": counts["initiatives"] if counts else 0,
+            "aantal_scholen": _suppress(counts["schools"], exact, threshold) if counts else 0,
+            "aantal_lerenden": counts["learners"] if counts else 0,
+            "sectoren": ", ".join(f"{k}: {v}" for k, v in counts["sectors"].items())
+            if counts else "",
+            "provincies": ", ".join(f"{k}: {v}" for k, v in counts["provinces"].items())
+            if counts else "",
+            "opgelost": counts["solved"] if counts else 0,
+            "omzeild": counts["worked_around"] if counts else 0,
+        })
+    return rows
+
+
+def contact_rows(items: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Rows for the moderator export with contact details (ORM initiatives with contact)."""
+    def yn(flag: bool) -> str:
+        return "ja" if flag else "nee"
+
+    for item in items:
+        c = item.contact
+        if c is None or c.erased_at is not None:
+            continue
+        yield {
+            "initiatief_id": item.id, "referentie": item.reference, "titel": item.title,
+            "school_naam": item.organisation.name, "contact_naam": c.name,
+            "contact_rol": c.role, "contact_email": c.email, "contact_telefoon": c.phone,
+            "toestemming_contact": yn(c.consent_contact),
+            "toestemming_naam": yn(c.consent_publish_name),
+            "toestemming_citaten": yn(c.consent_quotes),
+        }
+
+
+# --- formats ---
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    """Prefix a quote to text that a spreadsheet would run as a formula (CSV injection)."""
+    return "'" + value if value.startswith(_DANGEROUS) else value
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return neutralise(value)
+    return str(value)
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: list[Column], *, sep: str = ",",
+           bom: bool = True, batch: int = 500) -> Iterator[bytes]:
+    """UTF-8 CSV (with BOM for Excel), header row of stable column names, streamed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
+    writer.writerow([c.name for c in columns])
+    first = ("\ufeff" if bom else "") + buffer.getvalue()
+    yield first.encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    n = 0
+    for row in rows:
+        writer.writerow([_cell_text(row.get(c.name)) for c in columns])
+        n += 1
+        if n % batch == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not serialisable: {type(value)!r}")
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def to_json(rows: Iterable[dict[str, Any]], meta: dict[str, Any]) -> Iterator[bytes]:
+    """``{"meta": {...}, "data": [row, ...]}``, streamed one row at a time."""
+    yield ('{"meta": ' + _dump(meta) + ', "data": [').encode()
+    first = True
+    for row in rows:
+        yield (("" if first else ",\n") + _dump(row)).encode()
+        first = False
+    yield b"]}\n"
+
+
+def to_geojson(features: Iterable[dict[str, Any]], meta: dict[str, Any]) -> Iterator[bytes]:
+    """A GeoJSON FeatureCollection (RFC 7946) with a ``meta`` foreign member, streamed."""
+    yield ('{"type": "FeatureCollection", "meta": ' + _dump(meta) + ', "features": [').encode()
+    first = True
+    for feature in features:
+        yield (("" if first else ",\n") + _dump(feature)).encode()
+        first = False
+    yield b"]}\n"
+
+
+def point_features(rows: Iterable[dict[str, Any]], id_key: str) -> Iterator[dict[str, Any]]:
+    """One Point feature per row at the school (geometry null when not located)."""
+    for row in rows:
+        lat, lon = row.get("breedtegraad"), row.get("lengtegraad")
+        geometry = ({"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
+                    if lat is not None and lon is not None else None)
+        yield {"type": "Feature", "id": row[id_key], "geometry": geometry, "properties": row}
+
+
+def theme_features(rows: list[dict[str, Any]], locations: dict[int, list[list[float]]]
+                   ) -> Iterator[dict[str, Any]]:
+    """One MultiPoint feature per theme: the schools where it was reported."""
+    for row in rows:
+        points = locations.get(row["thema_id"], [])
+        geometry = {"type": "MultiPoint", "coordinates": points} if points else None
+        yield {"type": "Feature", "id": row["thema_id"], "geometry": geometry,
+               "properties": row}
+
+
+_NUMBER_FORMATS = {DATE: "yyyy-mm-dd", DATETIME: "yyyy-mm-dd hh:mm"}
+
+
+def _sheet(wb: Workbook, title: str, columns: list[Column], rows: Iterable[dict[str, Any]]
+           ) -> int:
+    """Write a sheet in write-only mode: bold frozen header, auto-filter, widths, dates."""
+    ws = wb.create_sheet(title)
+    for i, col in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = col.width
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for col in columns:
+        cell = WriteOnlyCell(ws, value=col.name)
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    n = 0
+    for row in rows:
+        values = []
+        for col in columns:
+            value = row.get(col.name)
+            if isinstance(value, str):
+                value = neutralise(value)
+            if col.type in _NUMBER_FORMATS and value is not None:
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = _NUMBER_FORMATS[col.type]
+                values.append(cell)
+            else:
+                values.append(value)
+        ws.append(values)
+        n += 1
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
+    return n
+
+
+def dictionary_rows(datasets: dict[str, list[Column]]) -> Iterator[dict[str, Any]]:
+    for dataset, columns in datasets.items():
+        for col in columns:
+            yield {"dataset": dataset, "kolom": col.name, "type": col.type,
+                   "label_nl": col.label_nl, "label_en": col.label_en,
+                   "omschrijving_nl": col.description_nl, "omschrijving_en": col.description_en}
+
+
+DICTIONARY_COLUMNS = [
+    _c("dataset", TEXT, "Dataset", "Dataset", "", "", 14),
+    _c("kolom", TEXT, "Kolom", "Column", "", "", 24),
+    _c("type", TEXT, "Type", "Type", "", "", 14),
+    _c("label_nl", TEXT, "Label (NL)", "Label (NL)", "", "", 24),
+    _c("label_en", TEXT, "Label (EN)", "Label (EN)", "", "", 24),
+    _c("omschrijving_nl", TEXT, "Omschrijving (NL)", "Description (NL)", "", "", 60),
+    _c("omschrijving_en", TEXT, "Omschrijving (EN)", "Description (EN)", "", "", 60),
+]
+META_COLUMNS = [
+    _c("sleutel", TEXT, "Sleutel", "Key", "", "", 18),
+    _c("waarde", TEXT, "Waarde", "Value", "", "", 70),
+]
+
+
+def to_xlsx(sheets: list[tuple[str, list[Column], Iterable[dict[str, Any]]]],
+            meta: dict[str, Any], *, title: str) -> tempfile.SpooledTemporaryFile:
+    """A workbook (write-only: rows go to disk as they come) with the given sheets, the data
+    dictionary and an 'over' sheet with the metadata; also in the document properties.
+
+    Returns a rewound temporary file for the view to stream.
+    """
+    wb = Workbook(write_only=True)
+    for name, columns, rows in sheets:
+        _sheet(wb, name, columns, rows)
+    used = {name: cols for name, cols, _ in sheets if name in DATASETS}
+    _sheet(wb, "woordenboek", DICTIONARY_COLUMNS, dictionary_rows(used or DATASETS))
+    _sheet(wb, "over", META_COLUMNS, ({"sleutel": k, "waarde": _cell_text(v)}
+                                      for k, v in meta.items()))
+    props = wb.properties
+    props.title = title
+    props.subject = f"bron={meta.get('source')}; filter={meta.get('filter')}"
+    props.description = _dump(meta)
+    props.keywords = meta.get("filter", "")
+    props.creator = "Register gepersonaliseerd leren"
+    props.created = utcnow().replace(tzinfo=None)
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+# --- file names ---
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def file_name(dataset: str, meta: dict[str, Any], ext: str) -> str:
+    """e.g. ``knelpunten_2026-11-26_live_sector-mbo_area-examineren.csv``."""
+    day = (meta.get("data_date") or "")[:10]
+    source = "live" if meta.get("source") == "live" else f"snapshot-{meta.get('snapshot')}"
+    flt = meta.get("filter") or "alle"
+    flt = _UNSAFE.sub("-", flt.replace("=", "-").replace(";", "_")).strip("-")[:80] or "alle"
+    return f"{dataset}_{day}_{source}_{flt}.{ext}"
