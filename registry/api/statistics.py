@@ -1,0 +1,105 @@
+"""The statistics endpoint: the output of ``compute_summary`` (the /knelpunten figures).
+
+Public callers get the same figures as the public summary page (small numbers of schools
+suppressed). ``quotes`` (consented for policy overviews only) and ``entries`` (the same as
+/initiatives) are left out; ``meta.generated_at`` is left out and, for live data,
+``meta.data_date`` is the last change of the published data, so that the ETag is stable.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from registry.filters import InitiativeFilter
+from registry.moderation.models import RULE_LEVELS
+from registry.taxonomy.constants import OBSTACLE_STATUSES, PROVINCES, SECTORS
+
+KEYS = ("meta", "totals", "areas", "themes", "categories", "top_rules", "policy_asks",
+        "quarters", "changes")
+META_KEYS = ("source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold")
+
+
+def statistics(flt: InitiativeFilter, snapshot=None) -> dict[str, Any]:
+    from registry.summary.services import compute_summary
+
+    summary = compute_summary(flt, snapshot=snapshot, exact=False)
+    out = {key: summary[key] for key in KEYS}
+    out["meta"] = {key: summary["meta"].get(key) for key in META_KEYS}
+    if snapshot is None:
+        # "as of now" would change the ETag on every request: give the last change instead.
+        from registry.exports.records import last_change
+
+        changed = last_change()
+        out["meta"]["data_date"] = changed.isoformat() if changed else None
+    return out
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": props,
+            "required": list(props) if required is None else required}
+
+
+def statistics_schema() -> dict[str, Any]:
+    integer = {"type": "integer", "minimum": 0}
+    counts = {
+        "initiatives": integer,
+        "schools": {"type": ["integer", "string"],
+                    "description": "Distinct schools; below the small-number threshold "
+                                   "(except 0) the string \"<N\"."},
+        "learners": integer,
+        "obstacles": integer,
+        "sectors": {"type": "object", "propertyNames": {"enum": list(SECTORS)},
+                    "additionalProperties": integer},
+        "provinces": {"type": "object", "propertyNames": {"enum": list(PROVINCES)},
+                      "additionalProperties": integer},
+        "severity": _obj({k: integer for k in ("1", "2", "3", "4")}),
+        "status": _obj({k: integer for k in OBSTACLE_STATUSES}),
+        "solved": integer,
+        "worked_around": integer,
+    }
+    rule = _obj({"title": {"type": "string"},
+                 "level": {"type": "string", "enum": list(RULE_LEVELS)},
+                 "source_url": {"type": "string"}, "existing_room": {"type": "string"}},
+                required=["title", "level"])
+    rule["additionalProperties"] = True
+    nullable_str = {"type": ["string", "null"]}
+    return _obj({
+        "meta": _obj({
+            "source": {"type": "string", "enum": ["live", "snapshot"]},
+            "snapshot": nullable_str,
+            "data_date": nullable_str,
+            "filter": {"type": "string"},
+            "filter_args": {"type": "object", "additionalProperties": {
+                "type": ["string", "array"], "items": {"type": "string"}}},
+            "exact": {"type": "boolean"},
+            "threshold": integer,
+        }),
+        "totals": _obj(counts),
+        "areas": {"type": "array", "items": _obj({
+            "code": {"type": "string"}, "label_nl": {"type": "string"},
+            "label_en": {"type": "string"}, **counts})},
+        "themes": {"type": "array", "items": _obj({
+            "id": {"type": "integer"}, "title": {"type": "string"}, "area": {"type": "string"},
+            "description": {"type": "string"},
+            "category": {"type": "string",
+                         "enum": ["regelgeving", "afspraken", "school", "onbekend"]},
+            "rules": {"type": "array", "items": rule}, **counts})},
+        "categories": {"type": "array", "items": _obj({
+            "code": {"type": "string",
+                     "enum": ["regelgeving", "afspraken", "school", "onbekend"]},
+            "themes": integer, **counts})},
+        "top_rules": {"type": "array", "items": _obj({
+            "rule": {"type": "string"}, "obstacles": integer, "initiatives": integer})},
+        "policy_asks": {"type": "array", "items": _obj({
+            "theme_id": {"type": ["integer", "null"]}, "title": nullable_str,
+            "asks": {"type": "array", "items": _obj({"text": {"type": "string"},
+                                                      "count": integer})}})},
+        "quarters": {"type": "array", "items": _obj({
+            "quarter": {"type": "string"}, "initiatives": integer, "obstacles": integer})},
+        "changes": _obj({
+            "previous": nullable_str, "previous_date": nullable_str,
+            "new_themes": {"type": "array", "items": _obj({"id": {"type": "integer"},
+                                                            "title": {"type": "string"}})},
+            "solved_obstacles": integer, "new_obstacles": integer,
+            "new_provinces": {"type": "array", "items": {"type": "string"}},
+        }),
+    })

@@ -1,0 +1,407 @@
+"""Connecting schools: similar initiatives, relayed messages, digest subscriptions.
+
+Plain functions taking data; they add rows and queue mail but never commit (the caller does,
+then calls ``registry.mail.sender.send_now`` on the returned messages).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+from dataclasses import dataclass, field
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from registry.audit.services import record
+from registry.connect.models import (
+    ContactRequest,
+    Subscription,
+    SubscriptionNotice,
+    SubscriptionTopic,
+)
+from registry.database import as_utc, utcnow
+from registry.extensions import db
+from registry.mail.models import OutboxMessage
+from registry.mail.services import queue_mail
+from registry.manage.services import absolute_url
+from registry.moderation.models import Theme
+from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
+from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.models import ObstacleArea
+
+logger = logging.getLogger(__name__)
+
+OPT_OUT_SALT = "registry.connect.opt-out"
+UNSUBSCRIBE_SALT = "registry.connect.unsubscribe"
+OPT_IN_SALT = "registry.connect.opt-in"
+NEARBY_KM = 30
+MAX_SIMILAR = 5
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------ similar initiatives
+@dataclass
+class Similar:
+    initiative: Initiative
+    score: int
+    themes: list[str] = field(default_factory=list)
+    areas: list[str] = field(default_factory=list)
+    same_sector: bool = False
+    distance_km: float | None = None
+
+
+def distance_km(a: Organisation, b: Organisation) -> float | None:
+    """Great-circle distance between two schools (None when one is not located)."""
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> list[Similar]:
+    """Published initiatives that share themes, obstacle areas, the sector or the region.
+
+    Score: 3 per shared theme, 1 per shared area, 1 for the same sector, 2 when within
+    NEARBY_KM. Only candidates with a shared theme or area count (a shared sector or region
+    alone is not a reason to get in touch); ties go to the most recently published.
+    """
+    themes = {o.theme_id for o in initiative.obstacles if o.theme_id is not None}
+    areas = {o.area_code for o in initiative.obstacles}
+    if not themes and not areas:
+        return []
+    shared = or_(Obstacle.area_code.in_(areas), Obstacle.theme_id.in_(themes))
+    candidate_ids = select(Obstacle.initiative_id).where(shared)
+    stmt = (
+        select(Initiative)
+        .where(Initiative.state == InitiativeState.PUBLISHED, Initiative.id != initiative.id,
+               Initiative.id.in_(candidate_ids))
+        .options(selectinload(Initiative.organisation),
+                 selectinload(Initiative.obstacles).selectinload(Obstacle.theme),
+                 selectinload(Initiative.obstacles).selectinload(Obstacle.area))
+    )
+    org = initiative.organisation
+    out = []
+    for other in db.session.scalars(stmt):
+        shared_themes = {o.theme_id: o.theme.title for o in other.obstacles
+                         if o.theme_id in themes and o.theme is not None}
+        shared_areas = {o.area_code: o.area.label for o in other.obstacles
+                        if o.area_code in areas and o.area is not None}
+        same_sector = other.organisation.sector == org.sector
+        km = distance_km(org, other.organisation)
+        score = 3 * len(shared_themes) + len(shared_areas) + int(same_sector)
+        if km is not None and km <= NEARBY_KM:
+            score += 2
+        out.append(Similar(other, score, sorted(shared_themes.values()),
+                           sorted(shared_areas.values()), same_sector, km))
+    def published(item: Initiative) -> float:
+        value = as_utc(item.published_at)
+        return value.timestamp() if value else 0.0
+
+    out.sort(key=lambda s: (-s.score, -published(s.initiative), s.initiative.id))
+    return out[:limit]
+
+
+# ------------------------------------------------------------------ relayed messages
+def accepts_messages(initiative: Initiative) -> bool:
+    """Whether visitors may send this initiative's contact a message through the registry."""
+    contact = initiative.contact
+    return bool(initiative.is_public and contact is not None and contact.accepts_messages
+                and not contact.erased_at and contact.email)
+
+
+MAX_MESSAGES_PER_INITIATIVE_PER_DAY = 10
+
+
+def inbox_full(initiative: Initiative) -> bool:
+    """True when this contact already got the daily maximum of relayed messages (a flood from
+    many addresses would get past the per-IP rate limit)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    limit = int(current_app.config.get("CONTACT_MAX_PER_DAY",
+                                       MAX_MESSAGES_PER_INITIATIVE_PER_DAY))
+    since = utcnow() - timedelta(days=1)
+    count = db.session.scalar(select(func.count(ContactRequest.id)).where(
+        ContactRequest.initiative_id == initiative.id, ContactRequest.created_at >= since))
+    return (count or 0) >= limit
+
+
+@dataclass
+class MessageData:
+    sender_name: str
+    sender_email: str
+    message: str
+    sender_school: str = ""
+    language: str = "nl"
+
+
+def opt_out_token(contact: Contact, salt: str = OPT_OUT_SALT) -> str:
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    return serializer.dumps(contact.id)
+
+
+def opt_in_url(contact: Contact) -> str:
+    """A private link for the contact to switch relayed messages on (for the manage page or
+    a mail to the contact; only the contact may receive it)."""
+    return absolute_url("connect.opt_in", token=opt_out_token(contact, OPT_IN_SALT))
+
+
+def contact_from_opt_out_token(token: str, salt: str = OPT_OUT_SALT) -> Contact | None:
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    try:
+        contact_id = serializer.loads(token)
+    except (BadSignature, UnicodeError, ValueError, TypeError):
+        return None
+    if not isinstance(contact_id, int):
+        return None
+    return db.session.get(Contact, contact_id)
+
+
+def relay_message(initiative: Initiative, data: MessageData) -> tuple[ContactRequest,
+                                                                     OutboxMessage]:
+    """Store a visitor's message and queue it to the initiative's contact.
+
+    The mail shows the sender's name, school and message but not the address; it links to a
+    private reply page and to an opt-out. Audit-logged (actor 'system', no personal data).
+    """
+    if not accepts_messages(initiative):
+        raise PermissionError("this contact does not accept messages")
+    token = secrets.token_urlsafe(32)
+    request_row = ContactRequest(
+        initiative_id=initiative.id, sender_name=data.sender_name.strip(),
+        sender_school=data.sender_school.strip(), sender_email=data.sender_email.strip(),
+        message=data.message.strip(), language=data.language, token_hash=hash_token(token),
+    )
+    db.session.add(request_row)
+    db.session.flush()
+    contact = initiative.contact
+    language = initiative.language or "nl"
+    with force_locale(language):
+        subject = _("Bericht van een andere school over “%(title)s”",
+                    title=initiative.title)
+        body = render_template(
+            "connect/mail/relay.txt", initiative=initiative, contact=contact, req=request_row,
+            reply_url=absolute_url("connect.reply", token=token),
+            opt_out_url=absolute_url("connect.opt_out", token=opt_out_token(contact)),
+            page_url=absolute_url("public.initiative", initiative_id=initiative.id),
+        )
+    mail = queue_mail(to=contact.email, subject=subject, body_text=body, kind="connect_relay",
+                      initiative_id=initiative.id)
+    record("connect.relay", target_type="initiative", target_id=initiative.id,
+           after={"contact_request_id": request_row.id}, actor="system")
+    return request_row, mail
+
+
+def find_request(token: str) -> ContactRequest | None:
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(
+        select(ContactRequest).where(ContactRequest.token_hash == hash_token(token))
+    )
+
+
+def reply_to_request(request_row: ContactRequest, text: str) -> OutboxMessage:
+    """The contact answers: the sender gets the reply with the contact's name and address."""
+    initiative = request_row.initiative
+    contact = initiative.contact
+    if contact is None or contact.erased_at:
+        raise PermissionError("the contact has been erased")
+    with force_locale(request_row.language or "nl"):
+        subject = _("Antwoord van %(school)s over “%(title)s”",
+                    school=initiative.organisation.name, title=initiative.title)
+        body = render_template(
+            "connect/mail/reply.txt", initiative=initiative, contact=contact, req=request_row,
+            text=text.strip(),
+            page_url=absolute_url("public.initiative", initiative_id=initiative.id),
+        )
+    mail = queue_mail(to=request_row.sender_email, subject=subject, body_text=body,
+                      kind="connect_reply", reply_to=contact.email, initiative_id=initiative.id)
+    request_row.replied_at = utcnow()
+    record("connect.reply", target_type="initiative", target_id=initiative.id,
+           after={"contact_request_id": request_row.id}, actor="system")
+    return mail
+
+
+def set_accepts_messages(contact: Contact, value: bool, *, reason: str = "") -> None:
+    """Opt in or out of relayed messages (manage page, opt-out link). Audit-logged."""
+    if bool(contact.accepts_messages) == value:
+        return
+    contact.accepts_messages = value
+    record("connect.accepts_messages", target_type="initiative",
+           target_id=contact.initiative_id, before={"accepts_messages": not value},
+           after={"accepts_messages": value}, reason=reason, actor="system")
+
+
+# ------------------------------------------------------------------ digest subscriptions
+def topic_choices() -> tuple[list[Theme], list[ObstacleArea]]:
+    themes = list(db.session.scalars(select(Theme).order_by(Theme.area_code, Theme.title)))
+    areas = list(db.session.scalars(select(ObstacleArea).order_by(ObstacleArea.position)))
+    return themes, areas
+
+
+def subscribe(email: str, *, theme_ids: list[int], area_codes: list[str],
+              language: str = "nl") -> tuple[Subscription, OutboxMessage]:
+    """Create an unconfirmed subscription and queue the confirmation mail (double opt-in)."""
+    token = secrets.token_urlsafe(32)
+    sub = Subscription(email=email.strip(), language=language, token_hash=hash_token(token))
+    for theme_id in dict.fromkeys(theme_ids):
+        sub.topics.append(SubscriptionTopic(theme_id=theme_id))
+    for code in dict.fromkeys(area_codes):
+        sub.topics.append(SubscriptionTopic(area_code=code))
+    db.session.add(sub)
+    db.session.flush()
+    with force_locale(language):
+        subject = _("Bevestig uw aanmelding voor berichten over nieuwe initiatieven")
+        body = render_template(
+            "connect/mail/subscribe_confirm.txt", sub=sub, topics=topic_labels(sub),
+            confirm_url=absolute_url("connect.confirm_subscription", token=token),
+            unsubscribe_url=absolute_url("connect.unsubscribe", token=unsubscribe_token(sub)),
+        )
+    mail = queue_mail(to=sub.email, subject=subject, body_text=body, kind="connect_subscribe")
+    return sub, mail
+
+
+def topic_labels(sub: Subscription) -> list[str]:
+    labels = []
+    for topic in sub.topics:
+        if topic.theme_id is not None and topic.theme is not None:
+            labels.append(_("thema: %(title)s", title=topic.theme.title))
+        elif topic.area_code:
+            area = db.session.get(ObstacleArea, topic.area_code)
+            labels.append(_("gebied: %(label)s", label=area.label if area else topic.area_code))
+    return labels
+
+
+def find_subscription(token: str) -> Subscription | None:
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(
+        select(Subscription).where(Subscription.token_hash == hash_token(token))
+    )
+
+
+def unsubscribe_token(sub: Subscription) -> str:
+    """A stable signed link token (every mail to a subscriber carries the same one)."""
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+    return serializer.dumps(sub.id)
+
+
+def subscription_from_unsubscribe_token(token: str) -> Subscription | None:
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+    try:
+        sub_id = serializer.loads(token)
+    except (BadSignature, UnicodeError, ValueError, TypeError):
+        return None
+    return db.session.get(Subscription, sub_id) if isinstance(sub_id, int) else None
+
+
+def confirm_subscription(sub: Subscription) -> None:
+    if sub.confirmed_at is None:
+        sub.confirmed_at = utcnow()
+
+
+def unsubscribe(sub: Subscription) -> None:
+    """Delete the subscription and its address (nothing is kept)."""
+    db.session.delete(sub)
+
+
+def notify_subscribers(initiative: Initiative) -> list[OutboxMessage]:
+    """Mail confirmed subscribers whose themes or areas this published initiative meets.
+
+    Called when an initiative is published (and may be called again when a moderator links
+    obstacles to themes later): each subscription hears about an initiative at most once,
+    each address at most once per initiative. Not committed.
+    """
+    if not initiative.is_public:
+        return []
+    themes = {o.theme_id for o in initiative.obstacles if o.theme_id is not None}
+    areas = {o.area_code for o in initiative.obstacles}
+    conditions = []
+    if themes:
+        conditions.append(SubscriptionTopic.theme_id.in_(themes))
+    if areas:
+        conditions.append(SubscriptionTopic.area_code.in_(areas))
+    if not conditions:
+        return []
+    already = select(SubscriptionNotice.subscription_id).where(
+        SubscriptionNotice.initiative_id == initiative.id)
+    stmt = (
+        select(Subscription)
+        .join(SubscriptionTopic)
+        .where(Subscription.confirmed_at.is_not(None), or_(*conditions),
+               Subscription.id.not_in(already))
+        .options(selectinload(Subscription.topics))
+        .order_by(Subscription.id)
+        .distinct()
+    )
+    own = (initiative.contact.email.lower()
+           if initiative.contact is not None and initiative.contact.email else None)
+    mails: list[OutboxMessage] = []
+    mailed: set[str] = set()
+    for sub in db.session.scalars(stmt).unique():
+        db.session.add(SubscriptionNotice(subscription_id=sub.id, initiative_id=initiative.id))
+        address = sub.email.lower()
+        if address in mailed or address == own:
+            continue
+        mailed.add(address)
+        matched = [t for t in sub.topics if t.theme_id in themes or t.area_code in areas]
+        with force_locale(sub.language or "nl"):
+            subject = _("Nieuw initiatief in het register: %(title)s", title=initiative.title)
+            body = render_template(
+                "connect/mail/notify.txt", initiative=initiative,
+                topics=[_label_for(t) for t in matched],
+                page_url=absolute_url("public.initiative", initiative_id=initiative.id),
+                unsubscribe_url=absolute_url("connect.unsubscribe",
+                                             token=unsubscribe_token(sub)),
+            )
+        mails.append(queue_mail(to=sub.email, subject=subject, body_text=body,
+                                kind="connect_notify", initiative_id=initiative.id))
+    if mails:
+        record("connect.notify", target_type="initiative", target_id=initiative.id,
+               after={"mails": len(mails)}, actor="system")
+    return mails
+
+
+def _label_for(topic: SubscriptionTopic) -> str:
+    if topic.theme_id is not None and topic.theme is not None:
+        return _("thema: %(title)s", title=topic.theme.title)
+    area = db.session.get(ObstacleArea, topic.area_code) if topic.area_code else None
+    return _("gebied: %(label)s", label=area.label if area else (topic.area_code or ""))
+
+
+# ------------------------------------------------------------------ retention
+MESSAGE_RETENTION_DAYS = 180
+UNCONFIRMED_SUBSCRIPTION_DAYS = 14
+
+
+def purge_old(now=None) -> dict[str, int]:
+    """Delete relayed messages older than MESSAGE_RETENTION_DAYS and subscriptions never
+    confirmed within UNCONFIRMED_SUBSCRIPTION_DAYS (personal data is kept no longer than
+    needed). Not committed."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    now = now or utcnow()
+    messages = db.session.execute(delete(ContactRequest).where(
+        ContactRequest.created_at < now - timedelta(days=MESSAGE_RETENTION_DAYS)
+    )).rowcount or 0
+    stale = list(db.session.scalars(select(Subscription).where(
+        Subscription.confirmed_at.is_(None),
+        Subscription.created_at < now - timedelta(days=UNCONFIRMED_SUBSCRIPTION_DAYS),
+    )))
+    for sub in stale:
+        db.session.delete(sub)
+    return {"messages": messages, "subscriptions": len(stale)}

@@ -1,0 +1,298 @@
+"""The public JSON API: content, pagination, errors, caching, CORS, rate limits, privacy."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from registry import create_app
+from registry.extensions import db as _db
+from registry.extensions import limiter
+from registry.filters import InitiativeFilter
+
+
+def test_list_shows_only_published_ordered_by_id_with_links(client, api_data):
+    r = client.get("/api/v1/initiatives?per_page=2")
+    assert r.status_code == 200
+    body = r.get_json()
+    ids = [i["id"] for i in body["data"]]
+    assert ids == sorted(ids) and len(ids) == 2
+    assert body["meta"] == {"total": 3, "page": 1, "per_page": 2, "pages": 2}
+    assert body["links"]["prev"] is None
+    assert body["links"]["next"].endswith("/api/v1/initiatives?per_page=2&page=2")
+    assert 'rel="next"' in r.headers["Link"]
+    page2 = client.get(body["links"]["next"]).get_json()
+    assert [i["id"] for i in page2["data"]] == [api_data["c"].id]
+    assert page2["links"]["next"] is None and page2["links"]["prev"].endswith("page=1")
+    titles = {i["title"] for i in body["data"] + page2["data"]}
+    assert "Nog niet gepubliceerd" not in titles
+
+
+def test_filters_are_those_of_the_map(client, api_data):
+    body = client.get("/api/v1/initiatives?sector=vo&sector=po").get_json()
+    assert {i["organisation"]["sector"] for i in body["data"]} == {"vo", "po"}
+    body = client.get("/api/v1/initiatives?area=diplomeren").get_json()
+    assert [i["id"] for i in body["data"]] == [api_data["a"].id]
+    body = client.get(f"/api/v1/initiatives?theme={api_data['theme'].id}").get_json()
+    assert [i["id"] for i in body["data"]] == [api_data["a"].id]
+    body = client.get("/api/v1/initiatives?q=lyceum").get_json()
+    assert [i["id"] for i in body["data"]] == [api_data["b"].id]
+
+
+def test_detail_has_obstacles_and_dimensions(client, api_data):
+    a = api_data["a"]
+    body = client.get(f"/api/v1/initiatives/{a.id}").get_json()
+    assert body["title"] == a.title
+    assert [o["title"] for o in body["obstacles"]] == ["Examens in juni", "Geen deeldiploma"]
+    assert body["obstacles"][0]["theme_id"] == api_data["theme"].id
+    assert {d["code"] for d in body["dimensions"]} >= {"doelen", "tempo"}
+    assert body["html_url"].endswith(f"/initiatieven/{a.id}")
+
+
+def test_unpublished_initiative_is_404_problem(client, api_data):
+    r = client.get(f"/api/v1/initiatives/{api_data['draft'].id}")
+    assert r.status_code == 404
+    assert r.mimetype == "application/problem+json"
+    assert r.get_json()["status"] == 404
+
+
+def test_obstacles_themes_and_taxonomies(client, api_data):
+    body = client.get("/api/v1/obstacles?severity=4").get_json()
+    assert [o["title"] for o in body["data"]] == ["Geen deeldiploma"]
+    body = client.get("/api/v1/obstacles?area=examineren").get_json()
+    assert {o["title"] for o in body["data"]} == {"Examens in juni", "Eindtoets"}
+    themes = client.get("/api/v1/themes").get_json()["data"]
+    assert themes[0]["rules"][0]["level"] == "amvb"
+    assert client.get(f"/api/v1/themes/{themes[0]['id']}").get_json()["title"] == (
+        "Vaste examenmomenten")
+    tax = client.get("/api/v1/taxonomies").get_json()
+    assert [a["code"] for a in tax["areas"]][:2] == ["kwalificeren", "examineren"]
+    assert {"code": "po", "label_nl": "Primair onderwijs (po, incl. sbo/so)",
+            "label_en": "Primary education (po, incl. special needs)"}["code"] in [
+        s["code"] for s in tax["sectors"]]
+    assert len(tax["provinces"]) == 12
+    assert client.get("/api/v1/taxonomies/levels").get_json()["data"][3]["code"] == 3
+    assert client.get("/api/v1/taxonomies/nope").status_code == 404
+
+
+@pytest.mark.parametrize("query, param", [
+    ("sector=xyz", "sector"), ("area=", "area"), ("page=0", "page"), ("page=abc", "page"),
+    ("per_page=101", "per_page"), ("theme=-1", "theme"), ("dimension=nope", "dimension"),
+    ("min_level=7", "min_level"), ("q=" + "x" * 201, "q"), ("sector=po,vo", "sector"),
+])
+def test_bad_parameters_are_400_problem_details(client, api_data, query, param):
+    r = client.get(f"/api/v1/initiatives?{query}")
+    assert r.status_code == 400
+    assert r.mimetype == "application/problem+json"
+    body = r.get_json()
+    assert body["status"] == 400 and body["title"] and body["detail"]
+    assert body["invalid_params"][0]["name"] == param
+    assert body["type"].endswith("/api/v1/docs#problem-invalid-parameter")
+
+
+def test_bad_snapshot_and_unknown_routes(client, api_data):
+    assert client.get("/api/v1/statistics?snapshot=2026-01-zz").status_code == 404
+    assert client.get("/api/v1/statistics?snapshot=x").status_code == 400
+    r = client.get("/api/v1/nope")
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    r = client.post("/api/v1/initiatives")
+    assert r.status_code == 405 and r.mimetype == "application/problem+json"
+    assert "GET" in r.headers["Allow"]
+    assert client.get("/api/v1/initiatives/99999999999").status_code == 404
+
+
+def test_etag_and_304(client, api_data):
+    r = client.get("/api/v1/initiatives")
+    etag = r.headers["ETag"]
+    assert etag
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    again = client.get("/api/v1/initiatives", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    stats = client.get("/api/v1/statistics")
+    assert client.get("/api/v1/statistics",
+                      headers={"If-None-Match": stats.headers["ETag"]}).status_code == 304
+    # A change in the data changes the ETag.
+    api_data["b"].title = "Nieuwe titel"
+    _db.session.commit()
+    changed = client.get("/api/v1/initiatives", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_cors_preflight(client, api_data):
+    r = client.options("/api/v1/initiatives", headers={
+        "Origin": "https://dashboard.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "if-none-match"})
+    assert r.status_code == 200
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "If-None-Match" in r.headers["Access-Control-Allow-Headers"]
+    assert "GET" in r.headers["Access-Control-Allow-Methods"]
+
+
+def test_statistics_are_the_summary_numbers(app, client, api_data):
+    from registry.summary.services import compute_summary
+
+    for query, args in [("", {}), ("?sector=mbo", {"sector": "mbo"}),
+                        ("?area=examineren", {"area": "examineren"})]:
+        from werkzeug.datastructures import MultiDict
+
+        flt = InitiativeFilter.from_args(MultiDict(args))
+        expected = compute_summary(flt, exact=False)
+        body = client.get("/api/v1/statistics" + query).get_json()
+        assert body["totals"] == expected["totals"]
+        assert body["areas"] == expected["areas"]
+        assert body["themes"] == expected["themes"]
+        assert body["categories"] == expected["categories"]
+        assert body["top_rules"] == expected["top_rules"]
+    body = client.get("/api/v1/statistics").get_json()
+    assert body["totals"]["initiatives"] == 3 and body["totals"]["obstacles"] == 4
+    # The public small-number rule: 3 schools is not below the threshold of 3, 1 school is.
+    assert body["totals"]["schools"] == 3
+    assert client.get("/api/v1/statistics?sector=vo").get_json()["totals"]["schools"] == "<3"
+    if "summary.summary" in app.view_functions:
+        page = client.get("/knelpunten")
+        assert page.status_code == 200
+
+
+def test_statistics_match_the_summary_page(app, client, api_data):
+    if "summary.summary" not in app.view_functions:
+        pytest.skip("summary page not there yet")
+    html = client.get("/knelpunten?sector=mbo").get_data(as_text=True)
+    body = client.get("/api/v1/statistics?sector=mbo").get_json()
+    text = re.sub(r"<[^>]+>", " ", html)
+    for theme in body["themes"]:
+        assert theme["title"] in text
+    assert str(body["totals"]["obstacles"]) in text
+
+
+# --- privacy: every field the API can emit is on an allow-list ---
+
+ALLOWED_FIELDS = {
+    # pagination envelope
+    "data", "meta", "links", "total", "page", "per_page", "pages", "self", "first", "last",
+    "prev", "next", "name",
+    # index
+    "title", "openapi", "docs", "initiatives", "obstacles", "themes", "taxonomies", "statistics",
+    # initiative
+    "id", "reference", "summary", "phase", "start_year", "learners_count", "staff_count",
+    "language", "published_at", "updated_at", "areas", "obstacle_count", "organisation", "url",
+    "html_url", "description", "ict", "dimensions",
+    # organisation (the school; no street or postcode)
+    "brin", "location_number", "sector", "levels", "qualification_codes", "city",
+    "municipality", "province", "website", "latitude", "longitude", "geo_precision",
+    # dimension, obstacle
+    "code", "current_level", "ambition_level", "initiative_id", "area", "rule", "severity",
+    "status", "workaround", "policy_ask", "theme_id",
+    # theme
+    "rules", "level", "source_url", "existing_room",
+    # taxonomies
+    "label_nl", "label_en", "description_nl", "description_en", "sectors", "phases",
+    "severities", "obstacle_statuses", "levels", "provinces", "rule_levels",
+    # statistics
+    "source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold", "totals",
+    "schools", "learners", "solved", "worked_around", "category", "categories", "top_rules",
+    "policy_asks", "asks", "text", "count", "quarters", "quarter", "changes", "previous",
+    "previous_date", "new_themes", "solved_obstacles", "new_obstacles", "new_provinces",
+    # problem details
+    "type", "detail", "instance", "invalid_params", "reason",
+}
+# Keys that are data values rather than field names (codes used as dict keys).
+VALUE_KEY_PARENTS = {"sectors", "provinces", "severity", "status", "filter_args"}
+
+
+def _field_names(value, parent: str = "") -> set[str]:
+    names: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if parent not in VALUE_KEY_PARENTS:
+                names.add(key)
+            names |= _field_names(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            names |= _field_names(item, parent)
+    return names
+
+
+def test_no_personal_data_in_any_response(client, api_data):
+    a = api_data["a"]
+    a.contact.consent_publish_name = True
+    a.contact.role = "Teamleider Zorg"
+    _db.session.commit()
+    urls = ["/api/v1/", "/api/v1/initiatives?per_page=100", "/api/v1/obstacles?per_page=100",
+            "/api/v1/themes", "/api/v1/taxonomies", "/api/v1/statistics",
+            "/api/v1/initiatives?sector=nope", "/api/v1/nope"]
+    urls += [f"/api/v1/initiatives/{api_data[k].id}" for k in ("a", "b", "c", "draft")]
+    urls += [f"/api/v1/themes/{api_data['theme'].id}", "/api/v1/taxonomies/areas"]
+    secrets = []
+    for key in ("a", "b", "c", "draft"):
+        contact = api_data[key].contact
+        secrets += [contact.name, contact.email, contact.phone]
+    secrets += ["Teamleider Zorg", "Schoolstraat", "3511"]
+    seen: set[str] = set()
+    for url in urls:
+        r = client.get(url)
+        body = r.get_json()
+        seen |= _field_names(body)
+        text = r.get_data(as_text=True)
+        for secret in secrets:
+            assert secret not in text, (url, secret)
+    unexpected = seen - ALLOWED_FIELDS
+    assert not unexpected, f"fields not on the allow-list: {sorted(unexpected)}"
+
+
+def test_openapi_schemas_only_declare_allowed_fields(client, api_data):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    declared: set[str] = set()
+    for name, schema in spec["components"]["schemas"].items():
+        if name == "Statistics":
+            continue  # nested: covered by the response walk above
+        declared |= set(schema.get("properties", {}))
+    assert declared - ALLOWED_FIELDS == set()
+
+
+def test_docs_page_renders_without_inline_code(client, api_data):
+    r = client.get("/api/v1/docs")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "/initiatives/{id}" in html and "invalid_params" in html
+    assert "<code>examineren</code>" in html and "<code>tempo</code>" in html  # live enums
+    assert "<script>" not in html and " style=" not in html and "<style" not in html
+    assert client.get("/api/v1/docs?lang=en").status_code == 200
+
+
+# --- rate limiting (a separate app: the limiter is configured when the app is created) ---
+
+@pytest.fixture
+def limited_app(tmp_path):
+    app = create_app("testing", RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute",
+                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'rl.db'}")
+    with app.app_context():
+        _db.create_all()
+        from registry.taxonomy.services import ensure_taxonomies
+
+        ensure_taxonomies()
+        _db.session.commit()
+        limiter.reset()
+        yield app
+        limiter.reset()
+        _db.session.remove()
+        _db.engine.dispose()
+    limiter.enabled = False
+
+
+def test_rate_limit_per_ip_with_headers(limited_app):
+    client = limited_app.test_client()
+    first = client.get("/api/v1/taxonomies")
+    assert first.status_code == 200
+    assert first.headers["X-RateLimit-Limit"] == "3"
+    assert first.headers["X-RateLimit-Remaining"] == "2"
+    assert "X-RateLimit-Reset" in first.headers
+    client.get("/api/v1/taxonomies")
+    client.get("/api/v1/initiatives")
+    blocked = client.get("/api/v1/taxonomies")
+    assert blocked.status_code == 429
+    assert blocked.mimetype == "application/problem+json"
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert blocked.headers["Access-Control-Allow-Origin"] == "*"
+    other_ip = client.get("/api/v1/taxonomies", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other_ip.status_code == 200
