@@ -1,8 +1,6 @@
 """Which databases the suite runs on, and how a database is emptied between tests."""
 from __future__ import annotations
 
-import os
-
 from sqlalchemy import delete
 
 from registry.extensions import db
@@ -11,9 +9,15 @@ KEEP_TABLES = {"obstacle_area", "dimension", "alembic_version"}
 
 
 def database_urls() -> list[tuple[str, str]]:
-    """SQLite always; PostgreSQL when TEST_POSTGRES_URL is set (see tests/postgres.py)."""
+    """SQLite always; PostgreSQL when available (see tests/fixtures/postgres.py).
+
+    Called while conftest.py is imported (the ``database`` fixture's params), so a throwaway
+    server is started - once per run - before the tests are parametrised.
+    """
+    from tests.pgserver import postgres_url
+
     urls = [("sqlite", "sqlite-file")]
-    pg = os.environ.get("TEST_POSTGRES_URL")
+    pg = postgres_url()
     if pg:
         urls.append(("postgresql", pg))
     return urls

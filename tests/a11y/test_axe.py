@@ -1,0 +1,309 @@
+"""axe-core (WCAG 2.0/2.1, A and AA) on every public and every staff page, in both languages.
+
+Pages are discovered from ``app.url_map``: every GET route, filled in with sample ids from a
+seeded database. Each URL is first requested with the live app's test client, anonymously and
+then per role (advisor < moderator < admin), to learn who may see it and whether it is an HTML
+page at all (JSON, CSV, GeoJSON, files and redirects are not pages). The page is then opened in
+headless Chromium with that role's session and axe must report zero violations, in Dutch and
+in English (``?lang=en``).
+
+A GET route that yields no HTML page for anybody with the sample data fails the test: give it a
+sample below (SAMPLE_PATHS / SESSION_EXTRAS) or list it in NOT_PAGES with a reason.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from sqlalchemy import select
+
+from registry.extensions import db
+from tests.a11y.axe import format_violations, run_axe
+from tests.fixtures.browser import _safe_name, save_artifacts
+
+pytestmark = pytest.mark.browser
+
+ROLES = ("advisor", "moderator", "admin")
+
+# Endpoints that are not HTML pages for people (or only redirect); checked to stay non-HTML.
+NOT_PAGES = {
+    "static": "static files",
+    "maps.vendor": "vendored Leaflet files",
+    "public.set_language": "redirect back to the page",
+    "pow_challenge": "JSON for the anti-spam script",
+    "exports.export": "CSV/XLSX/JSON/GeoJSON downloads",
+    "summary.download": "DOCX/PDF/XLSX downloads",
+    "manage.download": "the school's own data as JSON",
+}
+NOT_PAGE_PATTERN = re.compile(r"(^/api/v1/(?!docs)|\.(json|geojson|csv|xlsx|docx|pdf)$)")
+
+
+def _sample_values(initiative_a, initiative_b, theme, tokens) -> dict[str, dict]:
+    """URL values per endpoint (by argument name, overridden per endpoint)."""
+    return {
+        "_default": {"initiative_id": initiative_a.id, "other_id": initiative_b.id,
+                     "theme_id": theme.id, "name": "areas", "lang": "en",
+                     "dataset": "initiatieven", "fmt": "csv", "package": "leaflet",
+                     "filename": "leaflet.js"},
+        "moderation.entry": {"initiative_id": initiative_b.id},
+        "moderation.edit": {"initiative_id": initiative_b.id},
+        "manage.overview": {"token": tokens["manage"]},
+        "manage.edit": {"token": tokens["manage"]},
+        "manage.erase": {"token": tokens["manage"]},
+        "manage.withdraw": {"token": tokens["manage"]},
+        "manage.download": {"token": tokens["manage"]},
+        "manage.confirm": {"token": tokens["confirm"]},
+        "auth.set_password": {"token": tokens["password"]},
+        "summary.download": {"fmt": "pdf"},
+        "static": {"filename": "css/app.css"},
+    }
+
+
+def _queue_sample_mail(app, initiative, theme) -> None:
+    """Let other domains mail their private links (reply, opt-out, subscriptions...)."""
+    if "connect.reply" in app.view_functions:
+        from registry.connect import services as connect
+
+        initiative.contact.accepts_messages = True
+        connect.relay_message(initiative, connect.MessageData(
+            sender_name="Bea Bakker", sender_email="bea@example.org",
+            message="Mogen we een keer komen kijken?", sender_school="De Linde"))
+        connect.subscribe("volger@example.org", theme_ids=[theme.id], area_codes=["examineren"])
+        from registry.mail.services import queue_mail  # the opt-in link (manage page later)
+
+        queue_mail(to=initiative.contact.email, subject="opt-in", kind="connect_opt_in",
+                   body_text=connect.opt_in_url(initiative.contact))
+
+
+def _samples_from_outbox(app, samples: dict) -> None:
+    """URL values for token routes, read from the links in the queued mail."""
+    from urllib.parse import urlsplit
+
+    from werkzeug.exceptions import HTTPException
+
+    from registry.mail.models import OutboxMessage
+
+    adapter = app.url_map.bind("localhost")
+    for body in db.session.scalars(select(OutboxMessage.body_text)):
+        for url in re.findall(r"https?://[^\s<>\"']+", body):
+            try:
+                endpoint, values = adapter.match(urlsplit(url).path, method="GET")
+            except HTTPException:
+                continue
+            samples.setdefault(endpoint, values)
+
+
+@pytest.fixture(scope="module")
+def site(_live_server_session):
+    """Seed the live server's database once for this module and work out every page."""
+    live = _live_server_session
+    app = live.app
+    live.reset()
+    with live.app_context():
+        from registry.auth.models import User
+        from registry.auth.services import set_password_token
+        from registry.manage.services import confirmation_token, issue_manage_link
+        from registry.moderation.models import Theme, ThemeRule
+        from registry.taxonomy.constants import InitiativeState
+        from tests.factories import make_initiative
+
+        a = make_initiative(title="Leerroutes op maat", school_name="Het Baken College")
+        b = make_initiative(state=InitiativeState.PENDING, title="Flexibel examineren",
+                            school_name="Het Baken College")
+        make_initiative(state=InitiativeState.UNCONFIRMED, title="Nog niet bevestigd")
+        theme = Theme(area_code="examineren", title="Vaste examenmomenten",
+                      description="Examens alleen op vaste momenten in het jaar.")
+        theme.rules.append(ThemeRule(title="Examen- en kwalificatiebesluit WEB", level="wet",
+                                     source_url="https://wetten.overheid.nl/"))
+        db.session.add(theme)
+        users = {}
+        for role in ROLES:
+            user = User(email=f"a11y-{role}@example.org", name=f"A11y {role}", role=role,
+                        password_hash=None)
+            db.session.add(user)
+            users[role] = user
+        db.session.flush()
+        manage_url = issue_manage_link(a)
+        tokens = {"manage": manage_url.rsplit("/", 1)[1],
+                  "confirm": confirmation_token(a),
+                  "password": set_password_token(users["moderator"])}
+        _queue_sample_mail(app, a, theme)
+        db.session.commit()
+        samples = _sample_values(a, b, theme, tokens)
+        _samples_from_outbox(app, samples)
+        user_ids = {role: u.get_id() for role, u in users.items()}
+        reference_a = a.reference
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    extras = {"submissions.thanks": {"submitted_reference": reference_a},
+              "auth.second_factor": {"totp_user": user_ids["admin"]}}
+
+    def session_for(role: str | None, endpoint: str) -> dict:
+        data = dict(extras.get(endpoint, {}))
+        if role:
+            data.update({"_user_id": user_ids[role], "_fresh": True})
+        return data
+
+    def cookie(data: dict) -> str:
+        return serializer.dumps(data)
+
+    pages, uncovered, not_pages, targets = [], [], [], []
+    with app.test_request_context(base_url=live.base_url):
+        from flask import url_for
+
+        rules = sorted((r for r in app.url_map.iter_rules() if "GET" in r.methods),
+                       key=lambda r: r.rule)
+        for rule in rules:
+            values = {k: v for k, v in samples["_default"].items() if k in rule.arguments}
+            values.update(samples.get(rule.endpoint, {}))
+            try:
+                targets.append((rule.endpoint, url_for(rule.endpoint, **values)))
+            except Exception as exc:  # no sample for an argument
+                uncovered.append(f"{rule.endpoint} ({rule.rule}): cannot build URL: {exc}")
+    # outside any request context: the test client must not share flask.g (current_user)
+    client = app.test_client()
+    seen_paths = set()
+    for endpoint, path in targets:
+        if path in seen_paths:
+            continue
+        seen_paths.add(path)
+        if endpoint in NOT_PAGES or NOT_PAGE_PATTERN.search(path):
+            not_pages.append(endpoint)  # files and JSON: not requested (PDFs are slow)
+            continue
+        found, html, statuses = False, False, []
+        for role in (None, *ROLES):
+            client.set_cookie(app.config["SESSION_COOKIE_NAME"],
+                              cookie(session_for(role, endpoint)))
+            response = client.get(path)
+            status, mimetype = response.status_code, response.mimetype
+            response.close()
+            statuses.append(f"{role or 'anonymous'}={status}")
+            if status == 200:
+                found, html = True, mimetype == "text/html"
+                break
+            if status not in (301, 302, 303, 401, 403):
+                break
+        if (found and not html) or (not found and endpoint in NOT_PAGES):
+            not_pages.append(endpoint)
+        elif not found:
+            uncovered.append(f"{endpoint} {path}: {', '.join(statuses)}")
+        else:
+            pages.append((endpoint, path, role))
+    return {"pages": pages, "uncovered": uncovered, "not_pages": not_pages,
+            "session_for": session_for, "cookie": cookie, "live": live}
+
+
+def test_every_get_route_is_checked_or_explained(site):
+    assert site["uncovered"] == [], (
+        "GET routes that gave no HTML page with the sample data - add a sample in "
+        "tests/a11y/test_axe.py or list them in NOT_PAGES:\n" + "\n".join(site["uncovered"]))
+    endpoints = {e for e, _p, _r in site["pages"]}
+    assert {"public.home", "submissions.submit", "public.initiatives",
+            "public.initiative"} <= endpoints
+
+
+def _check_pages(site, driver, request, audience: str, lang: str) -> None:
+    live = site["live"]
+    name = site["live"].app.config["SESSION_COOKIE_NAME"]
+    checked, failures, current, timings = 0, [], None, []
+    driver.get(live.base_url + "/static/css/app.css")  # be on the origin to set cookies
+    for endpoint, path, role in site["pages"]:
+        if (role is None) != (audience == "public"):
+            continue
+        session = site["session_for"](role, endpoint)
+        if session != current:
+            driver.delete_all_cookies()
+            if session:
+                driver.add_cookie({"name": name, "value": site["cookie"](session), "path": "/"})
+            current = session
+        started = time.monotonic()
+        url = live.base_url + path + ("&" if "?" in path else "?") + f"lang={lang}"
+        driver.get(url)
+        html_lang = driver.find_element("css selector", "html").get_attribute("lang")
+        if html_lang != lang:
+            failures.append(f"{endpoint} ({role or 'anonymous'}) {url}: <html lang="
+                            f"{html_lang!r}>, expected {lang!r}")
+        violations = run_axe(driver)
+        timings.append((round(time.monotonic() - started, 2), endpoint))
+        checked += 1
+        if violations:
+            failures.append(f"{endpoint} ({role or 'anonymous'}) {url}:\n"
+                            + format_violations(violations))
+            save_artifacts(driver, f"axe-{lang}-{_safe_name(endpoint)}")
+    print(sorted(timings, reverse=True))
+    assert checked, f"no {audience} pages found"
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.fixture
+def axe_browser(_browser_pool):
+    from tests.fixtures.browser import _drain_logs
+
+    driver = _browser_pool(True)
+    driver.delete_all_cookies()
+    yield driver
+    driver.get("about:blank")
+    driver.delete_all_cookies()
+    _drain_logs(driver)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_public_pages_have_no_wcag_violations(site, axe_browser, request, lang):
+    _check_pages(site, axe_browser, request, "public", lang)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_staff_pages_have_no_wcag_violations(site, axe_browser, request, lang):
+    _check_pages(site, axe_browser, request, "staff", lang)
+
+
+def test_pages_found(site):
+    """A readable inventory in the test log (-rP) of what the axe tests cover."""
+    for endpoint, path, role in site["pages"]:
+        print(f"{role or 'public':10} {endpoint:30} {path}")
+    assert re.search(r"moderat", " ".join(e for e, _p, _r in site["pages"]))
+
+
+# Every focusable element, focused after a real key press (keyboard modality, so
+# :focus-visible applies), must draw a focus indicator: an outline or a box-shadow.
+FOCUS_AUDIT = """
+const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), '
+          + 'select:not([disabled]), textarea:not([disabled]), summary, '
+          + '[tabindex]:not([tabindex="-1"])';
+const bad = [];
+for (const el of document.querySelectorAll(sel)) {
+  const rects = el.getClientRects();
+  if (!rects.length || getComputedStyle(el).visibility === 'hidden') continue;
+  el.focus({preventScroll: true});
+  if (document.activeElement !== el) continue;
+  const s = getComputedStyle(el);
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+  const shadow = s.boxShadow && s.boxShadow !== 'none';
+  if (!outline && !shadow) bad.push(el.outerHTML.slice(0, 160));
+}
+return bad;
+"""
+
+
+def test_focus_is_visible_on_every_page(site, axe_browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    live, driver = site["live"], axe_browser
+    name = live.app.config["SESSION_COOKIE_NAME"]
+    driver.get(live.base_url + "/static/css/app.css")
+    failures, current = [], None
+    for endpoint, path, role in site["pages"]:
+        session = site["session_for"](role, endpoint)
+        if session != current:
+            driver.delete_all_cookies()
+            if session:
+                driver.add_cookie({"name": name, "value": site["cookie"](session), "path": "/"})
+            current = session
+        driver.get(live.base_url + path)
+        ActionChains(driver).send_keys(Keys.TAB).perform()  # keyboard modality
+        bad = driver.execute_script(FOCUS_AUDIT)
+        if bad:
+            failures.append(f"{endpoint} ({role or 'anonymous'}):\n    " + "\n    ".join(bad[:8]))
+    assert not failures, "no visible focus indicator:\n" + "\n".join(failures)
