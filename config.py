@@ -48,6 +48,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 6 * 3600  # a school contact may take a while to fill in the form
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = 512 * 1024
+    MAX_FORM_PARTS = 500  # the submission form with 20 obstacles has about 200 fields
     MAX_OBSTACLES = 20
     MIN_FILL_SECONDS = _int("MIN_FILL_SECONDS", 3)
 
@@ -94,6 +95,22 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    # Per-IP limits on real submissions of public forms (registry/security/antispam.py)
+    SUBMISSION_RATE_LIMIT = os.environ.get(
+        "SUBMISSION_RATE_LIMIT", "5 per minute;20 per hour;100 per day"
+    )
+    # Open data API (one budget per IP for all of /api/v1) and the connect forms
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute;10000 per day")
+    CONTACT_RATE_LIMIT = os.environ.get("CONTACT_RATE_LIMIT", "3 per minute;10 per day")
+    SUBSCRIBE_RATE_LIMIT = os.environ.get("SUBSCRIBE_RATE_LIMIT", "5 per minute;20 per day")
+    # Optional proof-of-work challenge on public forms (needs JavaScript in the browser)
+    POW_ENABLED = _bool("POW_ENABLED", False)
+    POW_MAXNUMBER = _int("POW_MAXNUMBER", 50_000)
+    # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
+
+    # Where people report accessibility problems (the statement at /toegankelijkheid)
+    ACCESSIBILITY_CONTACT_EMAIL = os.environ.get("ACCESSIBILITY_CONTACT_EMAIL", "")
 
     # Aggregates: counts below this number of schools are shown as "<N" to the public
     SMALL_NUMBER_THRESHOLD = _int("SMALL_NUMBER_THRESHOLD", 3)
@@ -118,6 +135,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    ENV_NAME = "production"  # _check_production_safety refuses the default SECRET_KEY
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"

@@ -32,6 +32,7 @@ def create_app(config_class: type[Config] | str | None = None, **overrides) -> F
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_security(app)
     configure_logging(app)
     return app
 
@@ -97,6 +98,12 @@ def register_template_helpers(app: Flask) -> None:
     from registry.templating import register
 
     register(app)
+
+
+def register_security(app: Flask) -> None:
+    from registry.security import init_app
+
+    init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,8 +1,18 @@
 """Import every domain's models so that Alembic and create_all see the whole schema."""
 from registry.audit.models import AuditEvent  # noqa: F401
 from registry.auth.models import User  # noqa: F401
+from registry.cache import DataVersion  # noqa: F401 - public data version stamp (issue 11)
+from registry.connect.models import (  # noqa: F401
+    ContactRequest,
+    Subscription,
+    SubscriptionNotice,
+    SubscriptionTopic,
+)
+from registry.geo.models import GeocodeCache  # noqa: F401
+from registry.history.models import Revision  # noqa: F401
 from registry.mail.models import OutboxMessage  # noqa: F401
-from registry.moderation.models import Theme, ThemeRule  # noqa: F401
+from registry.manage.models import ManageToken  # noqa: F401
+from registry.moderation.models import DuplicateFlag, Theme, ThemeRule  # noqa: F401
 from registry.submissions.models import (  # noqa: F401
     Contact,
     Initiative,
@@ -10,4 +20,5 @@ from registry.submissions.models import (  # noqa: F401
     Obstacle,
     Organisation,
 )
+from registry.summary.models import Snapshot  # noqa: F401
 from registry.taxonomy.models import Dimension, ObstacleArea  # noqa: F401

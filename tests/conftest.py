@@ -38,6 +38,9 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Read streamed bodies inside the request's own context (exports stream).
+        kwargs.setdefault("buffered", True)
+
         def run():
             flask_globals._cv_app.set(None)
             return super(IsolatedClient, self).open(*args, **kwargs)

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from registry.filters import InitiativeFilter
 from registry.public import services
@@ -24,8 +33,8 @@ def initiatives():
     flt = InitiativeFilter.from_args(
         request.args, areas={c for c, _ in areas}, dimensions={d.code for d in dimensions}
     )
-    page = request.args.get("page", 1, type=int) or 1
-    pagination = services.list_published(flt, page=max(page, 1))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    pagination = services.list_published(flt, page=page)
     counts = services.area_counts([i.id for i in pagination.items])
     return render_template(
         "public/list.html", pagination=pagination, counts=counts, areas=areas,
@@ -50,6 +59,16 @@ def privacy():
 @bp.route("/over")
 def about():
     return render_template("public/about.html")
+
+
+@bp.route("/toegankelijkheid")
+def accessibility():
+    """Accessibility statement (Dutch public-sector model: status, tests, limits, contact)."""
+    return render_template(
+        "public/accessibility.html",
+        contact_email=current_app.config.get("ACCESSIBILITY_CONTACT_EMAIL")
+        or "toegankelijkheid@example.org",
+    )
 
 
 def _safe_next(target: str | None) -> str:

@@ -28,6 +28,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from registry.security.antispam import AntiSpamMixin
+from registry.security.hygiene import CleanInputMixin
 from registry.submissions.validation import (
     normalise_brin,
     normalise_postcode,
@@ -127,7 +129,7 @@ class ObstacleForm(SubForm):
         )
 
 
-class InitiativeForm(FlaskForm):
+class InitiativeForm(CleanInputMixin, FlaskForm):
     """Everything a school contact fills in; also used (without contact) to edit an entry."""
 
     # --- school
@@ -154,7 +156,8 @@ class InitiativeForm(FlaskForm):
         validators=[Optional(), Length(max=300, message=_l("Gebruik maximaal %(max)d tekens."))],
     )
     qualification_codes = StringField(
-        _l("Crebo-codes (mbo)"), filters=[strip_filter], validators=[Optional()],
+        _l("Crebo-codes (mbo)"), filters=[strip_filter],
+        validators=[Optional(), Length(max=500, message=_l("Gebruik maximaal %(max)d tekens."))],
     )
     street = StringField(
         _l("Straat en huisnummer"), filters=STRIP,
@@ -352,7 +355,8 @@ class ContactForm(SubForm):
         ],
     )
     phone = StringField(
-        _l("Telefoonnummer"), filters=STRIP, validators=[Optional()],
+        _l("Telefoonnummer"), filters=STRIP,
+        validators=[Optional(), Length(max=40, message=_l("Gebruik maximaal %(max)d tekens."))],
     )
     consent_contact = BooleanField(
         _l("Ik geef toestemming dat moderatoren van het register contact met mij opnemen "
@@ -367,6 +371,10 @@ class ContactForm(SubForm):
     consent_quotes = BooleanField(
         _l("Geanonimiseerde citaten uit mijn aanmelding mogen in beleidsoverzichten verschijnen."),
     )
+    accepts_messages = BooleanField(
+        _l("Andere scholen mogen mij via het register een bericht sturen (mijn e-mailadres "
+           "blijft verborgen)."),
+    )
 
     def validate_phone(self, field):
         if field.data:
@@ -377,10 +385,24 @@ class ContactForm(SubForm):
                 )
 
 
-class SubmissionForm(InitiativeForm):
+class SubmissionForm(AntiSpamMixin, InitiativeForm):
     """The public form: an initiative plus its contact."""
 
     contact = FormField(ContactForm, label=_l("Contactpersoon"))
+    # Optional pin placed by the submitter on a small map (registry.geo; JS only).
+    pin_latitude = HiddenField(_l("Locatie op de kaart"), validators=[Optional()])
+    pin_longitude = HiddenField(_l("Locatie op de kaart"), validators=[Optional()])
+
+    def validate_pin_latitude(self, field):
+        from registry.geo.forms import validate_point
+
+        try:
+            self.pin = validate_point(field.data, self.pin_longitude.data)
+        except ValueError:
+            self.pin = None
+            raise ValidationError(_l(
+                "De speld op de kaart ligt niet in Nederland. Zet de speld opnieuw of haal "
+                "hem weg.")) from None
 
 
 def form_to_data(form: InitiativeForm, language: str = "nl"):
@@ -404,6 +426,9 @@ def form_to_data(form: InitiativeForm, language: str = "nl"):
         city=form.city.data or "",
         website=form.website.data or "",
     )
+    pin = getattr(form, "pin", None)  # set by SubmissionForm.validate_pin_latitude
+    if pin:
+        org.latitude, org.longitude = pin
     obstacles = []
     for entry in form.obstacles.entries:
         sub = entry.form
@@ -424,6 +449,7 @@ def form_to_data(form: InitiativeForm, language: str = "nl"):
             phone=c.phone.data or "", consent_contact=bool(c.consent_contact.data),
             consent_publish_name=bool(c.consent_publish_name.data),
             consent_quotes=bool(c.consent_quotes.data),
+            accepts_messages=bool(c.accepts_messages.data),
         )
     return InitiativeData(
         organisation=org,

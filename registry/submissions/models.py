@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import TimestampMixin
@@ -153,6 +161,9 @@ class Contact(TimestampMixin, db.Model):
     consent_contact: Mapped[bool] = mapped_column(default=False)
     consent_publish_name: Mapped[bool] = mapped_column(default=False)
     consent_quotes: Mapped[bool] = mapped_column(default=False)
+    # Opt-in (separate from consent_contact, which is for moderators) to receive messages
+    # from other schools relayed by registry.connect; the contact can opt out from each mail.
+    accepts_messages: Mapped[bool] = mapped_column(default=False, server_default=false())
     erased_at: Mapped[datetime | None]
 
     initiative: Mapped[Initiative] = relationship(back_populates="contact")

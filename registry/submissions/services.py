@@ -33,6 +33,9 @@ class OrganisationData:
     street: str = ""
     city: str = ""
     website: str = ""
+    # A pin the submitter placed on the map (validated to lie in the Netherlands).
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass
@@ -57,6 +60,7 @@ class ContactData:
     consent_contact: bool = False
     consent_publish_name: bool = False
     consent_quotes: bool = False
+    accepts_messages: bool = False  # relayed messages from other schools (connect)
 
 
 @dataclass
@@ -114,6 +118,10 @@ def _apply_obstacle(obstacle: Obstacle, data: ObstacleData, position: int) -> No
 def build_initiative(data: InitiativeData, *, state: str) -> Initiative:
     """Create (not flush) an initiative with its organisation, dimensions and obstacles."""
     org = Organisation(**{name: getattr(data.organisation, name) for name in ORGANISATION_FIELDS})
+    if data.organisation.latitude is not None and data.organisation.longitude is not None:
+        # registry.geo.services.locate_organisation keeps a manual pin and adds its regions.
+        org.latitude, org.longitude = data.organisation.latitude, data.organisation.longitude
+        org.geo_source, org.geo_precision = "manual", "manual"
     initiative = Initiative(
         organisation=org,
         state=state,

@@ -5,8 +5,10 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_babel import get_locale
 
 from registry.extensions import db
+from registry.security.antispam import rate_limit
 from registry.submissions.forms import InitiativeForm, SubmissionForm, form_to_data
 from registry.submissions.services import area_choices, dimension_list, submit_initiative
+from registry.taxonomy.constants import InitiativeState
 
 bp = Blueprint("submissions", __name__)
 
@@ -37,7 +39,16 @@ def handle_row_actions(form: InitiativeForm) -> str | None:
     return None
 
 
+def _render_rate_limited(message: str) -> str:
+    """The form as typed, with the rate-limit message at the top (nothing is stored)."""
+    form = build_form()
+    form.form_errors.append(message)
+    return render_template("submissions/form.html", form=form)
+
+
 @bp.route("/aanmelden", methods=["GET", "POST"])
+@rate_limit("SUBMISSION_RATE_LIMIT", render=_render_rate_limited,
+            exempt_when=lambda: request.form.get("action", "submit") != "submit")
 def submit():
     form = build_form()
     if request.method == "POST":
@@ -45,8 +56,18 @@ def submit():
         if focus is not None:
             return render_template("submissions/form.html", form=form, focus=focus)
         if form.validate():
-            initiative = submit_initiative(form_to_data(form, language=str(get_locale())))
+            from registry.history.services import record_change
+            from registry.mail.sender import send_now
+            from registry.manage.services import queue_confirmation_mail
+
+            # Double opt-in: unconfirmed until the contact clicks the link in the mail,
+            # which is queued in the same transaction (issue 4).
+            initiative = submit_initiative(form_to_data(form, language=str(get_locale())),
+                                           state=InitiativeState.UNCONFIRMED)
+            record_change(initiative, "submitter", "create", None)
+            message = queue_confirmation_mail(initiative)
             db.session.commit()
+            send_now([message])  # never fails the submission; else send-mail retries
             session["submitted_reference"] = initiative.reference
             return redirect(url_for("submissions.thanks"))
         return render_template("submissions/form.html", form=form), 422

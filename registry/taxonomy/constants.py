@@ -59,6 +59,7 @@ class InitiativeState(StrEnum):
     PUBLISHED = "published"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    MERGED = "merged"  # merged into another entry by a moderator (duplicates)
 
 
 STATE_LABELS = {
@@ -67,6 +68,7 @@ STATE_LABELS = {
     InitiativeState.PUBLISHED: _l("Gepubliceerd"),
     InitiativeState.REJECTED: _l("Afgewezen"),
     InitiativeState.WITHDRAWN: _l("Ingetrokken"),
+    InitiativeState.MERGED: _l("Samengevoegd"),
 }
 
 # Seed data for the taxonomy tables (also written literally in the first migration).

@@ -77,3 +77,10 @@ def test_language_switch_does_not_redirect_elsewhere(client):
     for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
         response = client.get("/taal/en", query_string={"next": target})
         assert response.headers["Location"] == "/"
+
+
+def test_absurd_page_numbers_give_an_empty_page_not_an_error(client, db):
+    make_initiative()
+    for page in ("99999999999999999999", "-5", "abc", "0"):
+        response = client.get(f"/initiatieven?page={page}")
+        assert response.status_code == 200

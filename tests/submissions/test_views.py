@@ -45,13 +45,14 @@ def test_form_page_is_dutch_and_has_all_sections(client):
     assert html.count('name="dimensions-') == 8 * 3
 
 
-def test_happy_path_stores_everything_pending(csrf_client, db):
+def test_happy_path_stores_everything_unconfirmed(csrf_client, db):
     response = post_form(csrf_client, form_post(obstacles=3))
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/aanmelden/bedankt")
 
     initiative = db.session.scalars(select(Initiative)).one()
-    assert initiative.state == InitiativeState.PENDING
+    # Double opt-in (issue 4): pending only after the contact confirms by e-mail.
+    assert initiative.state == InitiativeState.UNCONFIRMED
     assert re.fullmatch(r"GL-\d{4}-\d{5}", initiative.reference)
     org = initiative.organisation
     assert (org.brin, org.postcode, org.website) == ("25LH", "3511 AB", "https://www.hetbaken.nl")
