@@ -12,4 +12,13 @@ DATABASE_URL="sqlite:///$tmp/empty.db" .venv/bin/flask --app registry db migrate
 mv "$tmp"/*.py migrations/versions/
 rm -rf "$tmp"
 .venv/bin/ruff format -q migrations/versions/*_aaa27065612e_*.py 2>/dev/null || true
+# SQLite renders boolean server defaults as 0/1, which PostgreSQL refuses: use sa.false()/true().
+.venv/bin/python - migrations/versions/*_aaa27065612e_*.py <<'PY'
+import re, sys
+path = sys.argv[1]
+text = open(path).read()
+text = re.sub(r"(sa\.Boolean\(\), server_default=)sa\.text\([\"']([01])[\"']\)",
+              lambda m: m.group(1) + ("sa.true()" if m.group(2) == "1" else "sa.false()"), text)
+open(path, "w").write(text)
+PY
 echo "Regenerated $(ls migrations/versions/*_aaa27065612e_*.py)"

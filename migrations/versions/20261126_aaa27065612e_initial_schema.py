@@ -2,7 +2,7 @@
 
 Revision ID: aaa27065612e
 Revises:
-Create Date: 2026-11-26 15:26:50.292421
+Create Date: 2026-11-26 15:34:20.261838
 
 """
 
@@ -272,7 +272,7 @@ def upgrade():
         sa.Column("consent_contact", sa.Boolean(), nullable=False),
         sa.Column("consent_publish_name", sa.Boolean(), nullable=False),
         sa.Column("consent_quotes", sa.Boolean(), nullable=False),
-        sa.Column("accepts_messages", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("accepts_messages", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "created_at",
