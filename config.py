@@ -112,6 +112,11 @@ class Config:
     # Where people report accessibility problems (the statement at /toegankelijkheid)
     ACCESSIBILITY_CONTACT_EMAIL = os.environ.get("ACCESSIBILITY_CONTACT_EMAIL", "")
 
+    # Staff login
+    TOTP_ENABLED = _bool("TOTP_ENABLED", False)  # second factor; required for admins when on
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
+
     # Aggregates: counts below this number of schools are shown as "<N" to the public
     SMALL_NUMBER_THRESHOLD = _int("SMALL_NUMBER_THRESHOLD", 3)
 
