@@ -145,6 +145,60 @@ OBSTACLES = {
          "", "Eisen aan leveranciers van administratiesystemen."),
     ],
 }
+WEB = "https://wetten.overheid.nl/BWBR0007625"
+EINDEXAMENBESLUIT = "https://wetten.overheid.nl/BWBR0004593"
+
+# Curated themes (knelpunten) a moderator would create: (area, title, description, rules,
+# titles of the reported obstacles it groups). A rule is (title, level, source, existing room).
+THEMES = [
+    ("kwalificeren", "Vaste kwalificaties en kerndoelen per jaar",
+     "Kwalificatiedossiers en een indeling van kerndoelen per leerjaar laten weinig ruimte "
+     "voor eigen leerdoelen van lerenden.",
+     [("Kwalificatiestructuur (WEB art. 7.2.4)", "wet", WEB,
+       "Experimenten met lerend kwalificeren in het mbo."),
+      ("Indeling van de kerndoelen per leerjaar in het schoolplan", "bestuur", "",
+       "De kerndoelen zelf schrijven geen indeling per leerjaar voor.")],
+     ["Kwalificatiedossier te star voor eigen leerdoelen", "Kerndoelen per leerjaar ingedeeld"]),
+    ("examineren", "Examens alleen op vaste momenten",
+     "Lerenden die eerder klaar zijn of een eigen volgorde volgen, moeten wachten op vaste "
+     "examenmomenten.",
+     [("Eindexamenbesluit VO: tijdvakken centraal examen", "amvb", EINDEXAMENBESLUIT, ""),
+      ("Examen- en kwalificatiebesluit beroepsopleidingen WEB", "amvb", "",
+       "De examencommissie kan examineren op afroep toestaan."),
+      ("Examenreglement en PTA van de school", "bestuur", "",
+       "Scholen bepalen zelf spreiding en momenten van schoolexamens.")],
+     ["Examens alleen op vaste momenten", "Centraal examen op vaste data",
+      "PTA past niet bij eigen route"]),
+    ("diplomeren", "Geen diplomering op maat",
+     "Diploma's en inschrijving zijn gekoppeld aan opleidingen en cohorten; deelresultaten "
+     "leveren geen erkend bewijs op.",
+     [("Diploma-eisen (WEB art. 7.4.6)", "wet", WEB, ""),
+      ("Inschrijving per opleiding en cohort in het studentinformatiesysteem", "bestuur", "",
+       "")],
+     ["Geen deeldiploma's", "Diplomeren alleen per cohort"]),
+    ("certificeren", "Erkenning van onderdelen en microcredentials",
+     "Keuzedelen en op de werkplek behaalde onderdelen worden pas bij het diploma zichtbaar.",
+     [("Regeling keuzedelen", "ministeriele_regeling", "", ""),
+      ("Afspraken over microcredentials in de sector", "sectorafspraak", "",
+       "Deelnemende instellingen mogen microcredentials uitgeven.")],
+     ["Keuzedeelcertificaat pas bij diploma", "Microcredentials niet erkend"]),
+    ("valideren", "Eerder en informeel leren telt niet mee",
+     "Wat lerenden buiten school of eerder leerden, levert geen vrijstelling op.",
+     [("Vrijstellingen door de examencommissie", "bestuur", "",
+       "De examencommissie kan vrijstelling verlenen op basis van een Ervaringscertificaat.")],
+     ["EVC telt niet mee voor vrijstelling", "Informeel leren is niet te valideren"]),
+    ("overig", "Onderwijstijd en bekostiging volgen vaste jaren",
+     "De urennorm en bekostiging op teldatum gaan uit van vaste roosters en instroommomenten.",
+     [("Urennorm begeleide onderwijstijd (WEB art. 7.2.7)", "wet", WEB, ""),
+      ("Bekostiging op basis van de teldatum", "ministeriele_regeling", "", ""),
+      ("Onderzoekskader van de inspectie", "toezicht", "", "")],
+     ["Urennorm dwingt vaste roosters af", "Bekostiging op teldatum"]),
+    ("overig", "Systemen kennen alleen klassen en jaren",
+     "Administratiesystemen kunnen flexibele routes niet registreren.",
+     [("Inrichting van het eigen studentinformatiesysteem", "bestuur", "", "")],
+     ["Leerlingvolgsysteem kan geen flexibele routes"]),
+]
+
 FIRST = ["Anne", "Bram", "Fatima", "Joris", "Lotte", "Mehmet", "Sanne", "Thijs", "Yara", "Ruben"]
 LAST = ["de Vries", "Jansen", "Bakker", "El Amrani", "Visser", "Smit", "Meijer", "de Boer"]
 ROLES = ["teamleider", "projectleider innovatie", "docent", "opleidingsmanager", "coach"]
@@ -217,6 +271,37 @@ def seed_demo(count: int = 80, seed: int = 2026) -> int:
         initiative.reference = f"GL-{submitted.year}-{initiative.id:05d}"
         if published:
             initiative.published_at = submitted + timedelta(days=rnd.randint(1, 14))
+        created += 1
+    db.session.flush()
+    seed_demo_themes()
+    return created
+
+
+def seed_demo_themes() -> int:
+    """Create the demo themes with their rules and link the matching reported obstacles."""
+    from sqlalchemy import select
+
+    from registry.moderation.models import Theme, ThemeRule
+    from registry.submissions.models import Initiative, Obstacle
+
+    existing = set(db.session.scalars(select(Theme.title)))
+    created = 0
+    for area, title, description, rules, obstacle_titles in THEMES:
+        if title in existing:
+            continue
+        theme = Theme(area_code=area, title=title, description=description, rules=[
+            ThemeRule(title=r_title, level=level, source_url=url, existing_room=room)
+            for r_title, level, url, room in rules
+        ])
+        db.session.add(theme)
+        db.session.flush()
+        # Moderators link obstacles of entries they reviewed; pending ones stay unlinked.
+        for obstacle in db.session.scalars(
+            select(Obstacle).join(Initiative).where(
+                Obstacle.title.in_(obstacle_titles), Obstacle.theme_id.is_(None),
+                Initiative.state == InitiativeState.PUBLISHED)
+        ):
+            obstacle.theme_id = theme.id
         created += 1
     db.session.flush()
     return created
