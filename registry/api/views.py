@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from registry.api import params, serializers, services
 from registry.api.openapi import build_spec
 from registry.api.statistics import statistics
+from registry.cache import cached_page
 from registry.errors import _message
 from registry.extensions import csrf, limiter
 
@@ -165,6 +166,7 @@ def docs():
 # --- data ---
 
 @bp.route("/initiatives")
+@cached_page
 def initiatives():
     args = params.parse_list(request.args, **_areas_dims())
     page = services.list_initiatives(args.flt, args.page, args.per_page)

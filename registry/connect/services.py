@@ -15,7 +15,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from registry.audit.services import record
@@ -25,7 +25,7 @@ from registry.connect.models import (
     SubscriptionNotice,
     SubscriptionTopic,
 )
-from registry.database import as_utc, utcnow
+from registry.database import utcnow
 from registry.extensions import db
 from registry.mail.models import OutboxMessage
 from registry.mail.services import queue_mail
@@ -75,22 +75,57 @@ def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> lis
     Score: 3 per shared theme, 1 per shared area, 1 for the same sector, 2 when within
     NEARBY_KM. Only candidates with a shared theme or area count (a shared sector or region
     alone is not a reason to get in touch); ties go to the most recently published.
+
+    The score is computed by the database for every candidate (issue 11: loading every
+    candidate as ORM objects took seconds per detail page at 10,000 initiatives); only the
+    best ``limit`` are loaded. Within NEARBY_KM is decided with an equirectangular distance
+    (arithmetic only, so SQLite and PostgreSQL agree; within metres of the great circle at
+    30 km); the distance shown is the great-circle one.
     """
     themes = {o.theme_id for o in initiative.obstacles if o.theme_id is not None}
     areas = {o.area_code for o in initiative.obstacles}
     if not themes and not areas:
         return []
-    shared = or_(Obstacle.area_code.in_(areas), Obstacle.theme_id.in_(themes))
-    candidate_ids = select(Obstacle.initiative_id).where(shared)
+    agg = (
+        select(
+            Obstacle.initiative_id.label("iid"),
+            func.count(distinct(case((Obstacle.theme_id.in_(themes), Obstacle.theme_id))))
+            .label("t"),
+            func.count(distinct(case((Obstacle.area_code.in_(areas), Obstacle.area_code))))
+            .label("a"),
+        )
+        .where(or_(Obstacle.area_code.in_(areas), Obstacle.theme_id.in_(themes)))
+        .group_by(Obstacle.initiative_id)
+        .subquery()
+    )
+    org = initiative.organisation
+    score = 3 * agg.c.t + agg.c.a + case((Organisation.sector == org.sector, 1), else_=0)
+    if org.latitude is not None and org.longitude is not None:
+        km_lat = 111.195  # km per degree of latitude (and of longitude at the equator)
+        km_lon = km_lat * math.cos(math.radians(org.latitude))
+        dy = (Organisation.latitude - org.latitude) * km_lat
+        dx = (Organisation.longitude - org.longitude) * km_lon
+        score = score + case(
+            (and_(Organisation.latitude.is_not(None), Organisation.longitude.is_not(None),
+                  dy * dy + dx * dx <= NEARBY_KM * NEARBY_KM), 2),
+            else_=0)
+    best = db.session.execute(
+        select(Initiative.id)
+        .join(agg, agg.c.iid == Initiative.id)
+        .join(Organisation, Initiative.organisation_id == Organisation.id)
+        .where(Initiative.state == InitiativeState.PUBLISHED, Initiative.id != initiative.id)
+        .order_by(score.desc(), Initiative.published_at.desc().nulls_last(), Initiative.id)
+        .limit(limit)
+    ).scalars().all()
+    if not best:
+        return []
     stmt = (
         select(Initiative)
-        .where(Initiative.state == InitiativeState.PUBLISHED, Initiative.id != initiative.id,
-               Initiative.id.in_(candidate_ids))
+        .where(Initiative.id.in_(best))
         .options(selectinload(Initiative.organisation),
                  selectinload(Initiative.obstacles).selectinload(Obstacle.theme),
                  selectinload(Initiative.obstacles).selectinload(Obstacle.area))
     )
-    org = initiative.organisation
     out = []
     for other in db.session.scalars(stmt):
         shared_themes = {o.theme_id: o.theme.title for o in other.obstacles
@@ -104,12 +139,9 @@ def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> lis
             score += 2
         out.append(Similar(other, score, sorted(shared_themes.values()),
                            sorted(shared_areas.values()), same_sector, km))
-    def published(item: Initiative) -> float:
-        value = as_utc(item.published_at)
-        return value.timestamp() if value else 0.0
-
-    out.sort(key=lambda s: (-s.score, -published(s.initiative), s.initiative.id))
-    return out[:limit]
+    rank = {initiative_id: i for i, initiative_id in enumerate(best)}
+    out.sort(key=lambda s: rank[s.initiative.id])
+    return out
 
 
 # ------------------------------------------------------------------ relayed messages

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -472,6 +473,44 @@ def _sheet(wb: Workbook, title: str, columns: list[Column], rows: Iterable[dict[
     return n
 
 
+def _xw_sheet(wb: xlsxwriter.Workbook, formats: dict[str, Any], title: str,
+              columns: list[Column], rows: Iterable[dict[str, Any]]) -> int:
+    """Write a sheet row by row (constant memory): bold frozen header, auto-filter, widths,
+    dates as dates. Strings are never turned into formulas or links."""
+    ws = wb.add_worksheet(title)
+    bold = formats["bold"]
+    cell_formats = [formats.get(col.type) for col in columns]
+    for i, col in enumerate(columns):
+        ws.set_column(i, i, col.width)
+    ws.freeze_panes(1, 0)
+    for i, col in enumerate(columns):
+        ws.write_string(0, i, col.name, bold)
+    # The undecorated writers: the public ones re-check for "A1" notation on every cell.
+    write_string, write_number = ws._write_string, ws._write_number  # noqa: SLF001
+    write_datetime, write_boolean = ws._write_datetime, ws._write_boolean  # noqa: SLF001
+    names = [col.name for col in columns]
+    n = 0
+    for n, row in enumerate(rows, start=1):
+        for i, name in enumerate(names):
+            value = row.get(name)
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                write_string(n, i, neutralise(value))
+            elif isinstance(value, bool):
+                write_boolean(n, i, value)
+            elif isinstance(value, (int, float)):
+                write_number(n, i, value)
+            elif isinstance(value, datetime):
+                write_datetime(n, i, value.replace(tzinfo=None), cell_formats[i])
+            elif isinstance(value, date):
+                write_datetime(n, i, value, cell_formats[i])
+            else:
+                write_string(n, i, neutralise(str(value)))
+    ws.autofilter(0, 0, n, len(columns) - 1)
+    return n
+
+
 def dictionary_rows(datasets: dict[str, list[Column]]) -> Iterator[dict[str, Any]]:
     for dataset, columns in datasets.items():
         for col in columns:
@@ -497,27 +536,36 @@ META_COLUMNS = [
 
 def to_xlsx(sheets: list[tuple[str, list[Column], Iterable[dict[str, Any]]]],
             meta: dict[str, Any], *, title: str) -> tempfile.SpooledTemporaryFile:
-    """A workbook (write-only: rows go to disk as they come) with the given sheets, the data
-    dictionary and an 'over' sheet with the metadata; also in the document properties.
+    """A workbook (constant memory: rows go to disk as they come) with the given sheets, the
+    data dictionary and an 'over' sheet with the metadata; also in the document properties.
 
+    Written with XlsxWriter (issue 11: about twice as fast as openpyxl's write-only mode).
     Returns a rewound temporary file for the view to stream.
     """
-    wb = Workbook(write_only=True)
-    for name, columns, rows in sheets:
-        _sheet(wb, name, columns, rows)
-    used = {name: cols for name, cols, _ in sheets if name in DATASETS}
-    _sheet(wb, "woordenboek", DICTIONARY_COLUMNS, dictionary_rows(used or DATASETS))
-    _sheet(wb, "over", META_COLUMNS, ({"sleutel": k, "waarde": _cell_text(v)}
-                                      for k, v in meta.items()))
-    props = wb.properties
-    props.title = title
-    props.subject = f"bron={meta.get('source')}; filter={meta.get('filter')}"
-    props.description = _dump(meta)
-    props.keywords = meta.get("filter", "")
-    props.creator = "Register gepersonaliseerd leren"
-    props.created = utcnow().replace(tzinfo=None)
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    wb.save(out)
+    wb = xlsxwriter.Workbook(out, {
+        "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+        "strings_to_urls": False, "tmpdir": tempfile.gettempdir(),
+    })
+    formats = {
+        "bold": wb.add_format({"bold": True}),
+        **{kind: wb.add_format({"num_format": fmt}) for kind, fmt in _NUMBER_FORMATS.items()},
+    }
+    for name, columns, rows in sheets:
+        _xw_sheet(wb, formats, name, columns, rows)
+    used = {name: cols for name, cols, _ in sheets if name in DATASETS}
+    _xw_sheet(wb, formats, "woordenboek", DICTIONARY_COLUMNS, dictionary_rows(used or DATASETS))
+    _xw_sheet(wb, formats, "over", META_COLUMNS, ({"sleutel": k, "waarde": _cell_text(v)}
+                                      for k, v in meta.items()))
+    wb.set_properties({
+        "title": title,
+        "subject": f"bron={meta.get('source')}; filter={meta.get('filter')}",
+        "comments": _dump(meta),
+        "keywords": meta.get("filter", ""),
+        "author": "Register gepersonaliseerd leren",
+        "created": utcnow().replace(tzinfo=None),
+    })
+    wb.close()
     out.seek(0)
     return out
 

@@ -32,6 +32,11 @@ _version_cache: dict[str, tuple[float, str]] = {}
 def _query_data_version() -> str:
     """Cheap aggregates over each table (no joins): they change with every insert, update
     (``updated_at``/``version_id``) and delete of what the map shows."""
+    from registry.cache import public_data_version
+
+    stamp = public_data_version()  # one primary-key lookup instead of seven scans (issue 11)
+    if stamp is not None:
+        return stamp
     row = db.session.connection().execute(select(
         select(func.count(Initiative.id)).scalar_subquery(),
         select(func.max(Initiative.updated_at)).scalar_subquery(),

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 
+from registry.cache import cached_page
 from registry.filters import InitiativeFilter
 from registry.public import services
 from registry.submissions.services import area_choices, dimension_list
@@ -27,6 +28,7 @@ def home():
 
 
 @bp.route("/initiatieven")
+@cached_page
 def initiatives():
     areas = area_choices()
     dimensions = dimension_list()
@@ -43,6 +45,7 @@ def initiatives():
 
 
 @bp.route("/initiatieven/<int:initiative_id>")
+@cached_page
 def initiative(initiative_id: int):
     item = services.get_published(initiative_id)
     if item is None:

@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from registry.auth.decorators import role_required
+from registry.cache import cached_page
 from registry.exports.views import current_filter, current_source, detail_link, sees_exact_figures
 from registry.extensions import db
 from registry.moderation.models import Theme
@@ -47,6 +48,7 @@ def _summary():
 
 
 @bp.route("")
+@cached_page
 def summary():
     flt, data = _summary()
     themes = db.session.scalars(select(Theme).order_by(Theme.area_code, Theme.title)).all()
