@@ -27,16 +27,24 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from registry.database import utcnow
 from registry.extensions import db
-from registry.submissions.demo import ICT, LEVELS, OBSTACLES, SCHOOLS, STREETS, SUMMARIES, TITLES
+from registry.submissions.demo import (
+    ICT,
+    LEVELS,
+    SCHOOLS,
+    STREETS,
+    SUMMARIES,
+    TITLES,
+    random_dimensions,
+    random_obstacles,
+)
 from registry.submissions.services import (
     ContactData,
     InitiativeData,
-    ObstacleData,
     OrganisationData,
     build_initiative,
     make_reference,
 )
-from registry.taxonomy.constants import DIMENSIONS, InitiativeState
+from registry.taxonomy.constants import InitiativeState
 from registry.taxonomy.services import ensure_taxonomies
 
 GENERATOR_VERSION = 1
@@ -229,21 +237,8 @@ def make_data(i: int, rnd: random.Random, place: PC4) -> InitiativeData:
     sector = rnd.choices(list(SECTOR_WEIGHTS), weights=list(SECTOR_WEIGHTS.values()))[0]
     school = rnd.choice(SCHOOLS[sector])
     letters = "".join(rnd.choice("ABCDEGHJKLMNPRSTVWXZ") for _ in range(2))
-    dims = {}
-    for code, *_ in DIMENSIONS:
-        current = rnd.choice([0, 0, 1, 1, 2, 3])
-        dims[code] = (current, min(3, current + rnd.choice([0, 1, 1, 2])))
-    obstacles = []
-    for _ in range(rnd.randint(2, 4)):
-        area = rnd.choice(list(OBSTACLES))
-        title, description, rule, ask = rnd.choice(OBSTACLES[area])
-        status = rnd.choices(["open", "omzeild", "opgelost"], weights=[6, 3, 1])[0]
-        obstacles.append(ObstacleData(
-            area=area, title=title, description=description, rule=rule,
-            severity=rnd.choice([1, 2, 2, 3, 3, 4]), status=status,
-            workaround="Tijdelijke afspraak met de examencommissie." if status == "omzeild"
-            else "", policy_ask=ask,
-        ))
+    dims = random_dimensions(rnd)
+    obstacles = random_obstacles(rnd, 2, 4)
     first, last = rnd.choice(FIRST), rnd.choice(LAST)
     city = place.place
     return InitiativeData(

@@ -204,6 +204,31 @@ LAST = ["de Vries", "Jansen", "Bakker", "El Amrani", "Visser", "Smit", "Meijer",
 ROLES = ["teamleider", "projectleider innovatie", "docent", "opleidingsmanager", "coach"]
 
 
+def random_dimensions(rnd: random.Random) -> dict[str, tuple[int, int]]:
+    """A plausible (current, ambition) level for every dimension; ambition >= current."""
+    dims = {}
+    for code, *_ in DIMENSIONS:
+        current = rnd.choice([0, 0, 1, 1, 2, 3])
+        dims[code] = (current, min(3, current + rnd.choice([0, 1, 1, 2])))
+    return dims
+
+
+def random_obstacles(rnd: random.Random, least: int, most: int) -> list[ObstacleData]:
+    """Between ``least`` and ``most`` obstacles drawn from the demo vocabulary."""
+    obstacles = []
+    for _ in range(rnd.randint(least, most)):
+        area = rnd.choice(list(OBSTACLES))
+        title, description, rule, ask = rnd.choice(OBSTACLES[area])
+        status = rnd.choices(["open", "omzeild", "opgelost"], weights=[6, 3, 1])[0]
+        obstacles.append(ObstacleData(
+            area=area, title=title, description=description, rule=rule,
+            severity=rnd.choice([1, 2, 2, 3, 3, 4]), status=status,
+            workaround="Tijdelijke afspraak met de examencommissie." if status == "omzeild"
+            else "", policy_ask=ask,
+        ))
+    return obstacles
+
+
 def seed_demo(count: int = 80, seed: int = 2026) -> int:
     """Create ``count`` fictional initiatives: most published, some pending. Not committed."""
     rnd = random.Random(seed)
@@ -217,21 +242,8 @@ def seed_demo(count: int = 80, seed: int = 2026) -> int:
         school = rnd.choice(SCHOOLS[sector])
         letters = "".join(rnd.choice("ABCDEGHJKLMNPRSTVWXZ") for _ in range(2))
         brin = f"{rnd.randint(0, 99):02d}{letters}"
-        dims = {}
-        for code, *_ in DIMENSIONS:
-            current = rnd.choice([0, 0, 1, 1, 2, 3])
-            dims[code] = (current, min(3, current + rnd.choice([0, 1, 1, 2])))
-        obstacles = []
-        for position in range(rnd.randint(1, 5)):
-            area = rnd.choice(list(OBSTACLES))
-            title, description, rule, ask = rnd.choice(OBSTACLES[area])
-            status = rnd.choices(["open", "omzeild", "opgelost"], weights=[6, 3, 1])[0]
-            obstacles.append(ObstacleData(
-                area=area, title=title, description=description, rule=rule,
-                severity=rnd.choice([1, 2, 2, 3, 3, 4]), status=status,
-                workaround="Tijdelijke afspraak met de examencommissie." if status == "omzeild"
-                else "", policy_ask=ask,
-            ))
+        dims = random_dimensions(rnd)
+        obstacles = random_obstacles(rnd, 1, 5)
         first, last = rnd.choice(FIRST), rnd.choice(LAST)
         data = InitiativeData(
             organisation=OrganisationData(
