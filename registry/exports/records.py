@@ -54,64 +54,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def initiative_record(item: Initiative) -> dict[str, Any]:
-    org = item.organisation
-    contact = item.contact
-    public_name = (
-        contact.name if contact is not None and contact.consent_publish_name
-        and contact.erased_at is None else None
-    )
-    return {
-        "id": item.id,
-        "reference": item.reference,
-        "title": item.title,
-        "summary": item.summary,
-        "description": item.description or "",
-        "phase": item.phase,
-        "start_year": item.start_year,
-        "learners_count": item.learners_count,
-        "staff_count": item.staff_count,
-        "ict": item.ict or "",
-        "published_at": _iso(item.published_at),
-        "updated_at": _iso(item.updated_at),
-        "school": {
-            "name": org.name,
-            "brin": (org.brin or "").upper(),
-            "location_number": org.location_number or "",
-            "sector": org.sector,
-            "levels": org.levels or "",
-            "city": org.city or "",
-            "municipality": org.municipality or "",
-            "province": org.province or "",
-            "postcode": org.postcode or "",
-            "latitude": org.latitude,
-            "longitude": org.longitude,
-            "website": org.website or "",
-        },
-        "contact_name": public_name,
-        "consent_quotes": bool(contact is not None and contact.consent_quotes
-                               and contact.erased_at is None),
-        "dimensions": {d.dimension_code: [d.current_level, d.ambition_level]
-                       for d in item.dimensions},
-        "obstacles": [
-            {
-                "id": o.id,
-                "area": o.area_code,
-                "title": o.title,
-                "description": o.description or "",
-                "rule": o.rule or "",
-                "severity": o.severity,
-                "status": o.status,
-                "workaround": o.workaround or "",
-                "policy_ask": o.policy_ask or "",
-                "theme_id": o.theme_id,
-                "reported_at": _iso(o.created_at),
-            }
-            for o in item.obstacles
-        ],
-    }
-
-
 def theme_record(theme: Theme) -> dict[str, Any]:
     return {
         "id": theme.id,
@@ -191,7 +133,7 @@ _OBSTACLE_COLUMNS = (
 
 def _record_from_row(row, obstacles: list[dict[str, Any]],
                      dimensions: dict[str, list[int]]) -> dict[str, Any]:
-    """The same record as ``initiative_record`` builds from ORM objects."""
+    """One initiative as a plain record (the shape exports, snapshots and the summary use)."""
     active = row.contact_name is not None and row.erased_at is None
     return {
         "id": row.id,
