@@ -5,10 +5,9 @@ import re
 
 import pytest
 
-from registry import create_app
 from registry.extensions import db as _db
-from registry.extensions import limiter
 from registry.filters import InitiativeFilter
+from tests.fixtures.limits import rate_limited_app
 
 
 def test_list_shows_only_published_ordered_by_id_with_links(client, api_data):
@@ -187,7 +186,7 @@ ALLOWED_FIELDS = {
     "rules", "level", "source_url", "existing_room",
     # taxonomies
     "label_nl", "label_en", "description_nl", "description_en", "sectors", "phases",
-    "severities", "obstacle_statuses", "levels", "provinces", "rule_levels",
+    "severities", "obstacle_statuses", "provinces", "rule_levels",
     # statistics
     "source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold", "totals",
     "schools", "learners", "solved", "worked_around", "category", "categories", "top_rules",
@@ -263,21 +262,9 @@ def test_docs_page_renders_without_inline_code(client, api_data):
 # --- rate limiting (a separate app: the limiter is configured when the app is created) ---
 
 @pytest.fixture
-def limited_app(tmp_path):
-    app = create_app("testing", RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute",
-                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'rl.db'}")
-    with app.app_context():
-        _db.create_all()
-        from registry.taxonomy.services import ensure_taxonomies
-
-        ensure_taxonomies()
-        _db.session.commit()
-        limiter.reset()
-        yield app
-        limiter.reset()
-        _db.session.remove()
-        _db.engine.dispose()
-    limiter.enabled = False
+def limited_app(app):
+    with rate_limited_app(app, API_RATE_LIMIT="3 per minute") as limited:
+        yield limited
 
 
 def test_rate_limit_per_ip_with_headers(limited_app):

@@ -4,29 +4,19 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from registry import create_app
 from registry.auth.models import User
-from registry.extensions import db as _db
-from registry.extensions import limiter
 from tests.fixtures.auth import DEFAULT_PASSWORD, csrf_post
+from tests.fixtures.limits import rate_limited_app
 
 
 @pytest.fixture
 def limited_app(app):
     """A second app on the same database with rate limiting switched on."""
-    limited = create_app(
-        "testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
-        LOGIN_RATE_LIMIT_IP="4 per minute", LOGIN_RATE_LIMIT_ACCOUNT="2 per minute",
+    with rate_limited_app(
+        app, LOGIN_RATE_LIMIT_IP="4 per minute", LOGIN_RATE_LIMIT_ACCOUNT="2 per minute",
         PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
-    )
-    with limited.app_context():
-        limiter.reset()
+    ) as limited:
         yield limited
-        limiter.reset()
-        _db.session.remove()
-        _db.engine.dispose()  # this app has its own connection pool
-    limiter.enabled = False  # the other tests run without limits (TestingConfig)
 
 
 def attempt(client, email, password="wrong password here"):

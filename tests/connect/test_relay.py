@@ -4,14 +4,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from registry import create_app
 from registry.audit.models import AuditEvent
 from registry.connect.models import ContactRequest
 from registry.extensions import db as _db
-from registry.extensions import limiter
 from registry.mail.models import OutboxMessage
 from registry.security.antispam import issue_timestamp
 from tests.conftest import csrf_token_from
+from tests.fixtures.limits import rate_limited_app
 from tests.fixtures.mail import links, message_text, path_of
 
 SENDER = "piet@delinde.nl"
@@ -119,21 +118,9 @@ def test_unknown_reply_token_is_404(client, app):
 
 
 @pytest.fixture
-def limited_app(tmp_path):
-    app = create_app("testing", RATELIMIT_ENABLED=True, CONTACT_RATE_LIMIT="2 per minute",
-                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'rl.db'}")
-    with app.app_context():
-        _db.create_all()
-        from registry.taxonomy.services import ensure_taxonomies
-
-        ensure_taxonomies()
-        _db.session.commit()
-        limiter.reset()
-        yield app
-        limiter.reset()
-        _db.session.remove()
-        _db.engine.dispose()
-    limiter.enabled = False
+def limited_app(app):
+    with rate_limited_app(app, CONTACT_RATE_LIMIT="2 per minute") as limited:
+        yield limited
 
 
 def test_message_form_is_rate_limited(limited_app):

@@ -8,12 +8,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from registry import create_app
-from registry.extensions import limiter
 from registry.security import antispam, pow
 from registry.submissions.models import Initiative
 from tests.conftest import csrf_token_from
 from tests.factories import form_post
+from tests.fixtures.limits import rate_limited_app
 from tests.security.helpers import assert_nothing_partial, counts
 
 
@@ -137,17 +136,8 @@ def test_proof_of_work_rejects_tampering(app):
 @pytest.fixture
 def limited_client(app):
     """A second app on the same database with rate limiting switched on."""
-    limited = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-                         RATELIMIT_ENABLED=True,
-                         SUBMISSION_RATE_LIMIT="3 per day")
-    limiter.reset()
-    yield limited.test_client()
-    limiter.reset()
-    with limited.app_context():
-        from registry.extensions import db as _db
-
-        _db.session.remove()
-        _db.engine.dispose()
+    with rate_limited_app(app, SUBMISSION_RATE_LIMIT="3 per day") as limited:
+        yield limited.test_client()
 
 
 @pytest.mark.slow
