@@ -15,7 +15,7 @@ from registry.submissions.services import ObstacleData
 from registry.taxonomy.constants import InitiativeState
 from tests.e2e import pages
 from tests.factories import make_initiative
-from tests.fixtures.mail import SmtpServer, confirm_link
+from tests.fixtures.mail import SmtpServer, confirm_link, smtp_config
 
 pytestmark = pytest.mark.browser
 
@@ -25,11 +25,7 @@ def live_smtp(live_server):
     """aiosmtpd on 127.0.0.1; the live server sends its mail there."""
     server = SmtpServer()
     server.up()
-    live_server.config.update(
-        MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port,
-        MAIL_USE_TLS=False, MAIL_USE_SSL=False, MAIL_USERNAME=None, MAIL_TIMEOUT=5,
-        MAIL_SEND_IMMEDIATELY=True,
-    )
+    live_server.config.update(smtp_config(server))
     yield server
     server.down()
 
