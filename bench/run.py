@@ -425,29 +425,40 @@ def run_size(size: int, args, workdir: Path, routes: dict, ceiling: dict) -> dic
     ids_file.write_text("\n".join(detail_paths[5:]))
     result: dict = {"size": size, "ours": {}, "datasette": {}, "exports": {}}
     ours = result["ours"]
-    with server(gunicorn_cmd("registry:create_app()", args.workers), env, "/privacy",
-                workdir / "gunicorn.log") as port:
-        log("  ours (gunicorn)")
-        ours["geojson"] = measure(port, routes["geojson"], args)
-        ours["list"] = measure(port, routes["list"], args)
-        ours["detail"] = measure(port, routes["detail"] and "/", args,
-                                 paths_file=ids_file if routes["detail"] else None)
-        if ours["detail"].get("path") == "/":
-            ours["detail"]["path"] = routes["detail"]
-            ours["detail"]["cold_ms"] = cold_renders(port, detail_paths[:5])
-        ours["knelpunten"] = measure(port, routes["knelpunten"], args)
-        ours["api_list"] = measure(port, routes["api_list"], args)
-        repeat = 3 if size < 100_000 else 1
-        ours["csv_http"] = timed_download(port, routes["csv"], repeat) if routes["csv"] else {
-            "status": MISSING}
-        result["burst"] = burst(port, routes["submit"], db_file, args.submissions, args.threads)
-    for fmt in ("csv", "xlsx", "docx"):
-        result["exports"][fmt] = export_probe(db_url, routes[fmt], env)
-    if args.datasette:
+    only = args.only
+    if only & {"reads", "burst"}:
+        with server(gunicorn_cmd("registry:create_app()", args.workers), env, "/privacy",
+                    workdir / "gunicorn.log") as port:
+            if "reads" in only:
+                measure_reads(port, routes, args, ours, ids_file, detail_paths, size)
+            if "burst" in only:
+                result["burst"] = burst(port, routes["submit"], db_file, args.submissions,
+                                        args.threads)
+    if "exports" in only:
+        for fmt in ("csv", "xlsx", "docx"):
+            result["exports"][fmt] = export_probe(db_url, routes[fmt], env)
+    if args.datasette and "datasette" in only:
         result["datasette"] = run_datasette(db_file, args, workdir, result)
     result["ceiling"] = ceiling
     db_file.unlink(missing_ok=True)
     return result
+
+
+def measure_reads(port: int, routes: dict, args, ours: dict, ids_file: Path,
+                  detail_paths: list[str], size: int) -> None:
+    log("  ours (gunicorn)")
+    ours["geojson"] = measure(port, routes["geojson"], args)
+    ours["list"] = measure(port, routes["list"], args)
+    ours["detail"] = measure(port, routes["detail"] and "/", args,
+                             paths_file=ids_file if routes["detail"] else None)
+    if ours["detail"].get("path") == "/":
+        ours["detail"]["path"] = routes["detail"]
+        ours["detail"]["cold_ms"] = cold_renders(port, detail_paths[:5])
+    ours["knelpunten"] = measure(port, routes["knelpunten"], args)
+    ours["api_list"] = measure(port, routes["api_list"], args)
+    repeat = 3 if size < 100_000 else 1
+    ours["csv_http"] = timed_download(port, routes["csv"], repeat) if routes["csv"] else {
+        "status": MISSING}
 
 
 def run_datasette(db_file: Path, args, workdir: Path, result: dict) -> dict:
@@ -688,6 +699,9 @@ def write_doc(text: str) -> None:
     DOC.write_text(new)
 
 
+PARTS = ("reads", "burst", "exports", "datasette")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmarks at national scale (issue 11).")
     parser.add_argument("--size", type=int, action="append", help="repeatable; default all")
@@ -704,7 +718,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-datasette", dest="datasette", action="store_false")
     parser.add_argument("--no-doc", dest="doc", action="store_false",
                         help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to measure ({', '.join(PARTS)}); "
+                             "a partial run prints JSON and does not rewrite the doc")
     args = parser.parse_args(argv)
+    args.only = {part.strip() for part in args.only.split(",") if part.strip()}
+    if unknown := args.only - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    partial = args.only != set(PARTS)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     sizes = args.size or list(SIZES)
@@ -716,7 +737,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"routes: {routes}")
         results = []
         for size in sizes:
-            ceiling = run_ceiling(args, workdir)  # right before, in the same conditions
+            # the ceiling right before, in the same conditions
+            ceiling = run_ceiling(args, workdir) if "reads" in args.only else {}
             res = run_size(size, args, workdir, routes, ceiling)
             res["threads"] = args.threads
             results.append(res)
@@ -730,6 +752,9 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.workers, connections=args.connections, duration=args.duration,
                 warmup=args.warmup, detail_pages=args.detail_pages)
     meta["command"] = meta["command"].strip()
+    if partial:
+        print(json.dumps(results, indent=2, default=str))
+        return 0
     text = render(results, meta)
     print(text)
     RESULTS.mkdir(exist_ok=True)
