@@ -32,6 +32,7 @@ def create_app(config_class: type[Config] | str | None = None, **overrides) -> F
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_page_cache(app)
     register_security(app)
     configure_logging(app)
     return app
@@ -98,6 +99,12 @@ def register_template_helpers(app: Flask) -> None:
     from registry.templating import register
 
     register(app)
+
+
+def register_page_cache(app: Flask) -> None:
+    from registry.cache import init_app
+
+    init_app(app)
 
 
 def register_security(app: Flask) -> None:

@@ -14,6 +14,7 @@ never stored.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import uuid
@@ -140,34 +141,36 @@ def public_data_version() -> str | None:
 # -- the page cache -------------------------------------------------------------------------------
 
 class PageCache:
-    """A per-process LRU of rendered responses, bounded by total size in bytes."""
+    """A per-process LRU of rendered responses, bounded by total size in bytes. An item is
+    any object; its size is ``len(item[0])`` (a body first) unless given."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024):
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, tuple[bytes, int, list]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[object, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: str):
         with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
+            entry = self._items.get(key)
+            if entry is None:
+                return None
+            self._items.move_to_end(key)
+            return entry[0]
 
-    def put(self, key: str, item: tuple[bytes, int, list]) -> None:
-        size = len(item[0])
+    def put(self, key: str, item, size: int | None = None) -> None:
+        size = len(item[0]) if size is None else size
         if size > self.max_bytes // 4:
             return
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self._bytes -= len(old[0])
-            self._items[key] = item
+                self._bytes -= old[1]
+            self._items[key] = (item, size)
             self._bytes += size
             while self._bytes > self.max_bytes and self._items:
-                _key, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped[0])
+                _key, (_dropped, dropped_size) = self._items.popitem(last=False)
+                self._bytes -= dropped_size
 
     def clear(self) -> None:
         with self._lock:
@@ -183,6 +186,14 @@ def _anonymous_get() -> bool:
     if request.method not in ("GET", "HEAD") or not current_app.config.get("PAGE_CACHE", True):
         return False
     return not any(key in session for key in ("_user_id", "_flashes"))
+
+
+def _rate_limited() -> bool:
+    """Whether rate limits applied to this request: then every request must reach the
+    limiter, so the response may not be answered from the fast path."""
+    from registry.extensions import limiter
+
+    return bool(limiter.enabled and limiter.current_limits)
 
 
 def cached_page(view):
@@ -204,6 +215,8 @@ def cached_page(view):
                          "Vary": "Cookie, Accept-Encoding"}
         if request.if_none_match.contains_weak(key):
             return current_app.response_class(status=304, headers=cache_headers)
+        if _FAST_ELIGIBLE in request.environ and not _rate_limited():
+            request.environ[_FAST_VERSION] = version  # AnonymousFastPath may keep the response
         item = page_cache.get(key)
         if item is None:
             response = current_app.make_response(view(*args, **kwargs))
@@ -223,3 +236,136 @@ def cached_page(view):
         return response
 
     return wrapper
+
+
+# -- the fast path for cookie-less visitors -----------------------------------------------------
+
+_FAST_ELIGIBLE = "registry.fast_path"
+_FAST_VERSION = "registry.fast_path.version"
+_UNCACHEABLE_HEADERS = ("set-cookie", "content-encoding", "x-ratelimit-limit", "ratelimit-limit",
+                        "retry-after")
+_COMPRESSIBLE = ("text/html",)  # JSON clients (API) keep what the app sends them
+
+
+class _FastItem:
+    __slots__ = ("version", "status", "headers", "body", "gzipped", "etag")
+
+    def __init__(self, version, status, headers, body, gzipped, etag):
+        self.version, self.status, self.headers = version, status, headers
+        self.body, self.gzipped, self.etag = body, gzipped, etag
+
+
+class AnonymousFastPath:
+    """WSGI middleware in front of Flask: a cookie-less GET of a ``@cached_page`` page is
+    answered from memory without entering Flask (no request context, session, login, locale
+    or template work), after one primary-key read of the data-version stamp (issue 11).
+
+    Only visitors without a session or remember cookie take this path: they are anonymous by
+    definition, see no flashed messages and get the default language unless the query says
+    otherwise (the query is part of the key). A response is kept only when ``@cached_page``
+    vouched for it (200, no CSRF token, no session change) and it sets no cookie and carries
+    no rate-limit headers; the security headers the app added are kept with it. Keys hold
+    the scheme, host and full path; entries are only served while the stamp is unchanged, so
+    a change is visible on the very next request, in every worker. Bodies of text responses
+    pages are also kept gzipped and served that way to clients that accept it.
+    """
+
+    def __init__(self, app, wsgi_app, max_bytes: int = 32 * 1024 * 1024):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.store = PageCache(max_bytes)
+        self._engine = None
+        self._cookies = (app.config.get("SESSION_COOKIE_NAME") or "session",
+                         app.config.get("REMEMBER_COOKIE_NAME") or "remember_token")
+
+    # the decision -------------------------------------------------------------------------------
+    def _eligible(self, environ) -> bool:
+        if environ.get("REQUEST_METHOD") != "GET" or not self.app.config.get("PAGE_CACHE", True):
+            return False
+        cookie = environ.get("HTTP_COOKIE")
+        if cookie:
+            names = {part.split("=", 1)[0].strip() for part in cookie.split(";")}
+            if names.intersection(self._cookies):
+                return False
+        return True
+
+    def _version(self) -> str | None:
+        engine = self._engine
+        if engine is None:
+            with self.app.app_context():
+                if not _has_table(db.engine):
+                    return None
+                engine = self._engine = db.engine
+        try:
+            with engine.connect() as conn:
+                token = conn.exec_driver_sql(
+                    "SELECT token FROM data_version WHERE name = 'public'").scalar()
+        except SQLAlchemyError:
+            return None
+        return token or "0"
+
+    # WSGI ---------------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        if not self._eligible(environ):
+            return self.wsgi_app(environ, start_response)
+        key = "|".join((environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""),
+                        environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+                        environ.get("QUERY_STRING", "")))
+        item = self.store.get(key)
+        if item is not None and item.version == self._version():
+            return self._serve(item, environ, start_response)
+        environ[_FAST_ELIGIBLE] = True
+        captured: list = []
+
+        def capture(status, headers, exc_info=None):
+            captured[:] = [status, headers, exc_info]
+            return lambda data: None  # Flask never uses write()
+
+        app_iter = self.wsgi_app(environ, capture)
+        version = environ.get(_FAST_VERSION)
+        status, headers, exc_info = captured
+        if version is None or not status.startswith("200 ") or not self._storable(headers):
+            start_response(status, headers, exc_info)
+            return app_iter
+        try:
+            body = b"".join(app_iter)
+        finally:
+            if hasattr(app_iter, "close"):
+                app_iter.close()
+        item = self._make_item(version, status, headers, body)
+        self.store.put(key, item, len(body) + len(item.gzipped or b""))
+        return self._serve(item, environ, start_response)
+
+    @staticmethod
+    def _storable(headers) -> bool:
+        return not any(name.lower() in _UNCACHEABLE_HEADERS for name, _value in headers)
+
+    @staticmethod
+    def _make_item(version, status, headers, body) -> _FastItem:
+        kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        gzipped = None
+        if len(body) > 1024 and content_type.startswith(_COMPRESSIBLE):
+            gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+        etag = next((v for k, v in headers if k.lower() == "etag"), None)
+        return _FastItem(version, status, kept, body, gzipped, etag)
+
+    def _serve(self, item: _FastItem, environ, start_response):
+        if item.etag and item.etag[2:] in environ.get("HTTP_IF_NONE_MATCH", ""):
+            start_response("304 NOT MODIFIED", [
+                (k, v) for k, v in item.headers if k.lower() in ("etag", "cache-control", "vary")])
+            return [b""]
+        body = item.body
+        headers = list(item.headers)
+        if item.gzipped is not None and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""):
+            body = item.gzipped
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response(item.status, headers)
+        return [body]
+
+
+def init_app(app) -> None:
+    """Put the fast path in front of the app (called by the factory before any proxy fix, so
+    that ProxyFix runs first and the scheme in the key is the client's)."""
+    app.wsgi_app = AnonymousFastPath(app, app.wsgi_app)
