@@ -365,6 +365,17 @@ class AnonymousFastPath:
         return [body]
 
 
+def clear_page_caches(app) -> None:
+    """Forget every cached page of this process (after changing settings that pages show;
+    data changes need no call: they change the stamp)."""
+    page_cache.clear()
+    fast = app.wsgi_app
+    while fast is not None and not isinstance(fast, AnonymousFastPath):
+        fast = getattr(fast, "app", None)  # through ProxyFix
+    if fast is not None:
+        fast.store.clear()
+
+
 def init_app(app) -> None:
     """Put the fast path in front of the app (called by the factory before any proxy fix, so
     that ProxyFix runs first and the scheme in the key is the client's)."""

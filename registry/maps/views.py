@@ -14,6 +14,7 @@ from flask import (
 )
 from sqlalchemy import select
 
+from registry.cache import cached_page
 from registry.extensions import db
 from registry.filters import InitiativeFilter
 from registry.maps import services
@@ -53,6 +54,7 @@ def _query(flt: InitiativeFilter) -> str:
 
 
 @bp.route("/kaart")
+@cached_page
 def map():  # noqa: A001 - endpoint name 'maps.map' is part of the interface
     ctx = _filter_context()
     flt = ctx["flt"]
@@ -105,6 +107,7 @@ def geojson():
 
 
 @bp.route("/kaart/provincies")
+@cached_page
 def provinces():
     ctx = _filter_context()
     flt = ctx["flt"]

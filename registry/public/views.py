@@ -23,6 +23,7 @@ bp = Blueprint("public", __name__)
 
 
 @bp.route("/")
+@cached_page
 def home():
     return render_template("public/home.html", counts=services.site_counts())
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from registry.cache import clear_page_caches
 from registry.submissions.services import ObstacleData
 from registry.taxonomy.constants import InitiativeState
 from tests.factories import make_initiative
@@ -147,6 +148,7 @@ def test_map_without_tiles_draws_the_province_outlines(client, app, data):
     outlines = json.loads(client.get("/geo/provincies.geojson").data)
     assert len(outlines["features"]) == 12
     app.config["MAP_TILE_URL"] = "https://tile.example.org/{z}/{x}/{y}.png"
+    clear_page_caches(app)  # settings are read at start-up in production
     html = client.get("/kaart").get_data(as_text=True)
     assert 'data-tile-url="https://tile.example.org/{z}/{x}/{y}.png"' in html
 

@@ -165,3 +165,17 @@ def test_switched_off_cache_goes_through_the_app(app, client, db):
     with flask_requests(app) as seen:
         response = client.get("/initiatieven")
     assert len(seen) == 1 and "ETag" not in response.headers
+
+
+def test_home_map_and_province_pages_are_cached_and_follow_changes(app, client, db):
+    make_initiative(title="Eerste initiatief")
+    pages = ("/", "/kaart", "/kaart/provincies")
+    before = {path: client.get(path).get_data(as_text=True) for path in pages}
+    with flask_requests(app) as seen:
+        for path in pages:
+            assert client.get(path).get_data(as_text=True) == before[path]
+    assert seen == []
+    make_initiative(title="Tweede initiatief in Zeeland")
+    after = {path: client.get(path).get_data(as_text=True) for path in pages}
+    assert all(after[path] != before[path] for path in pages)
+    assert "Tweede initiatief in Zeeland" in after["/kaart"]

@@ -6,6 +6,7 @@ from werkzeug.routing import Rule
 
 from config import DEFAULT_SECRET_KEY
 from registry import create_app
+from registry.cache import clear_page_caches
 
 
 def _url_for_rule(rule: Rule) -> str:
@@ -87,9 +88,11 @@ def test_hsts_behind_a_trusted_proxy(app):
 
 def test_csp_allows_the_configured_tile_host(client, app):
     app.config["MAP_TILE_URL"] = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+    clear_page_caches(app)  # settings are read at start-up in production
     csp = client.get("/").headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://*.tile.example.org" in csp
     app.config["MAP_TILE_URL"] = ""
+    clear_page_caches(app)
     csp = client.get("/").headers["Content-Security-Policy"]
     assert "img-src 'self' data:;" in csp
 
