@@ -55,3 +55,20 @@ def test_without_the_geonames_file_the_projects_own_pc4_data_is_used(app):
     assert {r.province for r in rows} == set(PROVINCES)
     amsterdam = next(r for r in rows if r.code == "1012")
     assert amsterdam.province == "Noord-Holland" and amsterdam.municipality == "Amsterdam"
+
+
+def test_two_runs_at_once_share_one_complete_cached_file(tmp_path, monkeypatch):
+    """Two benchmark runs that need the same data set must not write one file together
+    (that once left a registry of 8,000 instead of 10,000 initiatives in the cache)."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench import generate
+
+    monkeypatch.setattr(generate, "CACHE_DIR", tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        paths = list(pool.map(lambda _: generate.generate_sqlite(30, 7, progress=False), range(2)))
+    assert paths[0] == paths[1] and paths[0].parent == tmp_path
+    with sqlite3.connect(paths[0]) as conn:
+        assert conn.execute("select count(*) from initiative").fetchone()[0] == 30
+    assert not list(tmp_path.glob("*.tmp"))
