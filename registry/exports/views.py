@@ -94,16 +94,18 @@ def export(dataset: str, fmt: str):
     def rows_for(name: str):
         if name == "initiatieven":
             return services.initiative_rows(source.initiatives(flt), flt, link)
-        if name == "knelpunten":
-            return services.obstacle_rows(source.initiatives(flt), flt, themes, link)
+        if name == "knelpunten":  # obstacle rows never read the dimensions
+            return services.obstacle_rows(source.initiatives(flt, dimensions=False), flt,
+                                          themes, link)
         return iter(services.theme_rows(source.initiatives(flt), flt, themes, exact, threshold))
 
     name = services.file_name(dataset, meta, fmt)
     headers = _headers(name, meta)
     if fmt == "xlsx":
         order = [dataset] + [d for d in services.DATASETS if d != dataset]
-        sheets = [(d, services.DATASETS[d], rows_for(d)) for d in order]
-        out = services.to_xlsx(sheets, meta, title=f"Register gepersonaliseerd leren: {dataset}")
+        out = services.datasets_to_xlsx(
+            order, source.initiatives(flt), flt, themes, link, exact, threshold, meta,
+            title=f"Register gepersonaliseerd leren: {dataset}")
         response = send_file(out, mimetype=FORMATS[fmt], as_attachment=True, download_name=name)
         for key in ("X-Data-Source", "X-Data-Date", "X-Data-Filter", "Cache-Control"):
             response.headers[key] = headers[key]
@@ -127,7 +129,7 @@ def export(dataset: str, fmt: str):
 
 def _obstacle_features(source: DataSource, flt: InitiativeFilter, themes, link):
     """Obstacles sit at their school: one pass over the records, coordinates included."""
-    for rec in source.initiatives(flt):
+    for rec in source.initiatives(flt, dimensions=False):
         lat, lon = rec["school"]["latitude"], rec["school"]["longitude"]
         rows = services.obstacle_rows([rec], flt, themes, link)
         yield from services.point_features(
