@@ -102,6 +102,12 @@ def _forget(session: Session) -> None:
     session.info.pop(_CHANGED, None)
 
 
+def has_pending_public_changes(session: Session) -> bool:
+    """Whether ``session`` holds changes to public data that are not committed yet (the stamp
+    is only replaced on commit, so results computed now must not be cached under it)."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_CHANGED))
+
+
 _tables: dict[str, bool] = {}
 
 

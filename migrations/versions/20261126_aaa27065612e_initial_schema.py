@@ -2,7 +2,7 @@
 
 Revision ID: aaa27065612e
 Revises:
-Create Date: 2026-11-26 15:34:20.261838
+Create Date: 2026-11-26 17:33:05.472307
 
 """
 
@@ -468,9 +468,13 @@ def upgrade():
     with op.batch_alter_table("obstacle", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_obstacle_area_code"), ["area_code"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_obstacle_initiative_id"), ["initiative_id"], unique=False
+            "ix_obstacle_initiative_area_theme",
+            ["initiative_id", "area_code", "theme_id"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_obstacle_theme_id"), ["theme_id"], unique=False)
+        batch_op.create_index(
+            "ix_obstacle_theme_initiative", ["theme_id", "initiative_id"], unique=False
+        )
 
     op.create_table(
         "outbox_message",
@@ -674,8 +678,8 @@ def downgrade():
 
     op.drop_table("outbox_message")
     with op.batch_alter_table("obstacle", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_obstacle_theme_id"))
-        batch_op.drop_index(batch_op.f("ix_obstacle_initiative_id"))
+        batch_op.drop_index("ix_obstacle_theme_initiative")
+        batch_op.drop_index("ix_obstacle_initiative_area_theme")
         batch_op.drop_index(batch_op.f("ix_obstacle_area_code"))
 
     op.drop_table("obstacle")

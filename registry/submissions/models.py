@@ -120,12 +120,16 @@ class Obstacle(TimestampMixin, db.Model):
     __tablename__ = "obstacle"
     __table_args__ = (
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity_range"),
+        # Covering indexes for "similar initiatives" (registry/connect) and the summary
+        # (issue 11): who shares a theme, and an initiative's areas and themes, are read from
+        # the index alone instead of the wide obstacle rows. They replace the single-column
+        # indexes on initiative_id and theme_id (their prefixes).
+        Index("ix_obstacle_initiative_area_theme", "initiative_id", "area_code", "theme_id"),
+        Index("ix_obstacle_theme_initiative", "theme_id", "initiative_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(
-        ForeignKey("initiative.id", ondelete="CASCADE"), index=True
-    )
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"))
     area_code: Mapped[str] = mapped_column(ForeignKey("obstacle_area.code"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -136,9 +140,7 @@ class Obstacle(TimestampMixin, db.Model):
     policy_ask: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
     # The curated theme (knelpunt) a moderator linked this report to.
-    theme_id: Mapped[int | None] = mapped_column(
-        ForeignKey("theme.id", ondelete="SET NULL"), index=True
-    )
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id", ondelete="SET NULL"))
 
     initiative: Mapped[Initiative] = relationship(back_populates="obstacles")
     area = relationship("ObstacleArea")

@@ -5,8 +5,11 @@ PDF and XLSX downloads, the themes export and the API all show its output.
 """
 from __future__ import annotations
 
+import json
 import re
-from collections import Counter, defaultdict
+import sys
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -14,12 +17,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from registry.cache import has_pending_public_changes, public_data_version
 from registry.database import as_utc, utcnow
 from registry.exports.records import DataSource, freeze, obstacle_in_scope
 from registry.extensions import db
 from registry.filters import InitiativeFilter
 from registry.moderation.models import RULE_LEVELS
 from registry.summary.models import Snapshot
+from registry.summary.records import summary_records
 from registry.taxonomy.constants import OBSTACLE_AREAS, PROVINCES, SECTORS
 
 SEVERITY_KEYS = ("1", "2", "3", "4")
@@ -37,40 +42,53 @@ TOP_RULES = 10
 MAX_QUOTES = 30
 MAX_ASKS_PER_THEME = 20
 SNAPSHOT_CODE = re.compile(r"^\d{4}-\d{2}-[a-z]{1,3}$")
+# Set in session.info by registry.cache when a flush changed public data (until commit).
 
 
 class Tally:
-    """Counts for one group (an area, a theme, a rule category or everything)."""
+    """Counts for one group (an area, a theme, a rule category or everything).
+
+    Lean, so the summary of 100,000 initiatives fits in memory (issue 11: ~40 of these
+    held per-initiative dicts and sets, ~300 MB): an initiative is counted, with its
+    learners, sector and province, when its first obstacle is added. ``add`` gets all
+    obstacles of one record before the next record (as ``aggregate`` does); records have
+    distinct ids. Schools stay a set, of interned keys shared by every tally.
+    """
+
+    __slots__ = ("initiatives", "schools", "learners", "sectors", "provinces", "obstacles",
+                 "severity", "status", "_last_id")
 
     def __init__(self) -> None:
-        self.initiatives: set[int] = set()
-        self.schools: set[tuple[str, str]] = set()
-        self.learners: dict[int, int] = {}
-        self.sectors: dict[int, str] = {}
-        self.provinces: dict[int, str] = {}
+        self.initiatives = 0
+        self.schools: set[str] = set()
+        self.learners = 0
+        self.sectors: Counter[str] = Counter()
+        self.provinces: Counter[str] = Counter()
         self.obstacles = 0
         self.severity: Counter[str] = Counter()
         self.status: Counter[str] = Counter()
+        self._last_id: int | None = None
 
     def add(self, rec: dict[str, Any], obstacle: dict[str, Any]) -> None:
-        school = rec["school"]
-        self.initiatives.add(rec["id"])
-        self.schools.add((school["brin"], school["location_number"]))
-        self.learners[rec["id"]] = rec["learners_count"] or 0
-        self.sectors[rec["id"]] = school["sector"]
-        if school["province"]:
-            self.provinces[rec["id"]] = school["province"]
+        if rec["id"] != self._last_id:
+            self._last_id = rec["id"]
+            school = rec["school"]
+            self.initiatives += 1
+            self.schools.add(sys.intern(f"{school['brin']}\x00{school['location_number']}"))
+            self.learners += rec["learners_count"] or 0
+            self.sectors[school["sector"]] += 1
+            if school["province"]:
+                self.provinces[school["province"]] += 1
         self.obstacles += 1
         self.severity[str(obstacle["severity"])] += 1
         self.status[obstacle["status"]] += 1
 
     def as_dict(self) -> dict[str, Any]:
-        sectors = Counter(self.sectors.values())
-        provinces = Counter(self.provinces.values())
+        sectors, provinces = self.sectors, self.provinces
         return {
-            "initiatives": len(self.initiatives),
+            "initiatives": self.initiatives,
             "schools": len(self.schools),
-            "learners": sum(self.learners.values()),
+            "learners": self.learners,
             "obstacles": self.obstacles,
             "sectors": {code: sectors[code] for code in SECTORS if sectors[code]},
             "provinces": {p: provinces[p] for p in PROVINCES if provinces[p]},
@@ -89,11 +107,22 @@ def theme_category(theme: dict[str, Any]) -> str:
     return RULE_LEVEL_CATEGORY[most_national]
 
 
-def _quarter(iso: str | None) -> str | None:
-    if not iso:
+def _quarter(value: str | datetime | None) -> str | None:
+    """``2026-K3`` for an ISO timestamp (records) or a datetime (``summary_records``: the
+    same year and month as its ISO text, without writing and parsing it)."""
+    if not value:
         return None
-    value = datetime.fromisoformat(iso)
-    return f"{value.year}-K{(value.month - 1) // 3 + 1}"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _QUARTERS.get((value.year, value.month)) or _quarter_label(value.year, value.month)
+
+
+_QUARTERS: dict[tuple[int, int], str] = {}
+
+
+def _quarter_label(year: int, month: int) -> str:
+    label = _QUARTERS[(year, month)] = f"{year}-K{(month - 1) // 3 + 1}"
+    return label
 
 
 def _suppress(value: int, exact: bool, threshold: int) -> int | str:
@@ -106,22 +135,32 @@ def _normalise_rule(text: str) -> str:
 
 def aggregate(records: Iterable[dict[str, Any]], flt: InitiativeFilter,
               themes: list[dict[str, Any]]) -> dict[str, Any]:
-    """One pass over initiative records: every count the summary and exports need (exact)."""
+    """One pass over initiative records: every count the summary and exports need (exact).
+
+    The loop runs once per obstacle (300,000 at 100,000 initiatives), so what does not
+    depend on the obstacle is looked up once: each theme's category, the normalised form of
+    each distinct rule and policy ask (issue 11).
+    """
     theme_by_id = {t["id"]: t for t in themes}
+    category_of = {t["id"]: theme_category(t) for t in themes}
     totals = Tally()
     areas: dict[str, Tally] = defaultdict(Tally)
     per_theme: dict[int, Tally] = defaultdict(Tally)
     categories: dict[str, Tally] = defaultdict(Tally)
     rules: dict[str, dict[str, Any]] = {}
+    rule_forms: dict[str, tuple[str, str] | None] = {}  # raw text -> (key, display) | None
     asks: dict[int | None, dict[str, dict[str, Any]]] = defaultdict(dict)
+    ask_forms: dict[str, tuple[str, str] | None] = {}  # raw text -> (key, display) | None
     quotes: list[dict[str, Any]] = []
     quarters: dict[str, Counter[str]] = defaultdict(Counter)
     obstacle_status: dict[int, str] = {}
     theme_ids: set[int] = set()
     provinces: set[str] = set()
     entries: list[dict[str, Any]] = []
+    every_obstacle = not flt.area and not flt.theme
     for rec in records:
-        in_scope = [o for o in rec["obstacles"] if obstacle_in_scope(flt, o)]
+        in_scope = (rec["obstacles"] if every_obstacle
+                    else [o for o in rec["obstacles"] if obstacle_in_scope(flt, o)])
         school = rec["school"]
         quarter = _quarter(rec["published_at"])
         if quarter:
@@ -136,32 +175,46 @@ def aggregate(records: Iterable[dict[str, Any]], flt: InitiativeFilter,
         for o in in_scope:
             totals.add(rec, o)
             areas[o["area"]].add(rec, o)
-            theme = theme_by_id.get(o["theme_id"]) if o["theme_id"] is not None else None
+            theme_id = o["theme_id"]
+            theme = theme_by_id.get(theme_id) if theme_id is not None else None
             if theme is not None:
-                per_theme[theme["id"]].add(rec, o)
-                categories[theme_category(theme)].add(rec, o)
-                theme_ids.add(theme["id"])
+                per_theme[theme_id].add(rec, o)
+                categories[category_of[theme_id]].add(rec, o)
+                theme_ids.add(theme_id)
             else:
+                theme_id = None
                 categories["onbekend"].add(rec, o)
             obstacle_status[o["id"]] = o["status"]
             oq = _quarter(o["reported_at"])
             if oq:
                 quarters[oq]["obstacles"] += 1
-            if o["rule"].strip():
-                key = _normalise_rule(o["rule"])
-                entry = rules.setdefault(key, {"rule": " ".join(o["rule"].split()),
-                                               "obstacles": 0, "initiatives": set()})
+            raw = o["rule"]
+            if raw not in rule_forms:
+                rule_forms[raw] = ((_normalise_rule(raw), " ".join(raw.split()))
+                                   if raw.strip() else None)
+            form = rule_forms[raw]
+            if form is not None:
+                entry = rules.get(form[0])
+                if entry is None:
+                    entry = rules[form[0]] = {"rule": form[1], "obstacles": 0,
+                                              "initiatives": set()}
                 entry["obstacles"] += 1
                 entry["initiatives"].add(rec["id"])
-            if o["policy_ask"].strip():
-                group = asks[theme["id"] if theme is not None else None]
-                text = " ".join(o["policy_ask"].split())
-                item = group.setdefault(text.casefold(), {"text": text, "count": 0})
+            raw = o["policy_ask"]
+            if raw not in ask_forms:
+                text = " ".join(raw.split())
+                ask_forms[raw] = (text.casefold(), text) if raw.strip() else None
+            form = ask_forms[raw]
+            if form is not None:
+                group = asks[theme_id]
+                item = group.get(form[0])
+                if item is None:
+                    item = group[form[0]] = {"text": form[1], "count": 0}
                 item["count"] += 1
-            if rec["consent_quotes"] and o["description"].strip() and len(quotes) < MAX_QUOTES:
+            if rec["consent_quotes"] and len(quotes) < MAX_QUOTES and o["description"].strip():
                 quotes.append({
                     "text": o["description"].strip(), "area": o["area"],
-                    "theme_id": theme["id"] if theme is not None else None,
+                    "theme_id": theme_id,
                     "sector": school["sector"], "province": school["province"],
                 })
     return {
@@ -222,11 +275,30 @@ def compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None = None,
 
     Obstacle-level figures count only obstacles in the filtered areas/themes (all obstacles
     when no area or theme filter is given) of the initiatives passing the filter.
+
+    Computed once per version of the public data (``registry.cache``) and kept in a small
+    per-process cache, so the page, the downloads and the API share one computation per
+    change (issue 11); a cached result gets a fresh ``generated_at`` and ``data_date``, as
+    a new computation would.
     """
     threshold = int(current_app.config.get("SMALL_NUMBER_THRESHOLD", 3))
     source = DataSource(snapshot)
+    key = _cache_key(flt, snapshot, exact, threshold)
+    cached = summary_cache.get(key) if key is not None else None
+    if cached is not None:
+        return {**cached, "meta": {**cached["meta"], **source.meta(flt),
+                                   "generated_at": utcnow().isoformat()}}
+    summary = _compute_summary(flt, snapshot, exact, threshold, source)
+    if key is not None:
+        summary_cache.put(key, summary, weight=len(summary["entries"]) + 1)
+    return summary
+
+
+def _compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None, exact: bool,
+                     threshold: int, source: DataSource) -> dict[str, Any]:
     themes = source.themes()
-    agg = aggregate(source.initiatives(flt), flt, themes)
+    records = summary_records(flt) if source.is_live else source.initiatives(flt)
+    agg = aggregate(records, flt, themes)
 
     def counts(tally: Tally) -> dict[str, Any]:
         out = tally.as_dict()
@@ -287,6 +359,64 @@ def compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None = None,
         "changes": _changes(flt, snapshot, agg, themes),
         "entries": agg["entries"],
     }
+
+
+class SummaryCache:
+    """A per-process LRU of computed summaries, bounded by their number of annex entries
+    (one per initiative: ~0.6 KB each, so the default keeps about 60 MB at most)."""
+
+    def __init__(self, max_weight: int = 100_000) -> None:
+        self.max_weight = max_weight
+        self._items: OrderedDict[tuple, tuple[dict[str, Any], int]] = OrderedDict()
+        self._weight = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict[str, Any] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: tuple, summary: dict[str, Any], weight: int) -> None:
+        if weight > self.max_weight:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._items[key] = (summary, weight)
+            self._weight += weight
+            while self._weight > self.max_weight:
+                _key, (_summary, dropped) = self._items.popitem(last=False)
+                self._weight -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._weight = 0
+
+
+summary_cache = SummaryCache()
+
+
+def _cache_key(flt: InitiativeFilter, snapshot: Snapshot | None, exact: bool,
+               threshold: int) -> tuple | None:
+    """The cache key, or None when the result must not be cached: no data version (the
+    table is missing, or the cache is switched off with ``SUMMARY_CACHE = False``), or this
+    session holds changes to public data that are not committed yet (the version is only
+    replaced on commit)."""
+    if not current_app.config.get("SUMMARY_CACHE", True):
+        return None
+    if has_pending_public_changes(db.session):
+        return None
+    version = public_data_version()
+    if version is None:
+        return None
+    return (id(current_app), str(db.engine.url), version,
+            json.dumps(flt.to_args(), sort_keys=True),
+            snapshot.code if snapshot is not None else None, exact, threshold)
 
 
 def _changes(flt: InitiativeFilter, snapshot: Snapshot | None, agg: dict[str, Any],
