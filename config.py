@@ -73,6 +73,8 @@ class Config:
         "MAIL_DEFAULT_SENDER", "Register gepersonaliseerd leren <noreply@example.org>"
     )
     MAIL_SEND_IMMEDIATELY = _bool("MAIL_SEND_IMMEDIATELY", True)
+    # Mail sent right away is marked "sent" in batches, every this many seconds (0: at once).
+    MAIL_MARK_BATCH_SECONDS = float(os.environ.get("MAIL_MARK_BATCH_SECONDS", "0.2"))
 
     # Geocoding
     GEOCODER_ONLINE = _bool("GEOCODER_ONLINE", False)
@@ -133,6 +135,7 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     MAIL_BACKEND = "memory"
+    MAIL_MARK_BATCH_SECONDS = 0.0  # tests read the outbox right after a request
     MIN_FILL_SECONDS = 0
     RATELIMIT_ENABLED = False
     SERVER_NAME = None

@@ -1,11 +1,20 @@
 """Declarative base, naming convention and shared column helpers."""
 from __future__ import annotations
 
+import os
+import threading
+import time
 from datetime import UTC, datetime
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: writers rely on the busy timeout alone
+    fcntl = None
 
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.pool import Pool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,6 +55,10 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
+BUSY_TIMEOUT_S = 15.0
+GATE_TIMEOUT_S = BUSY_TIMEOUT_S  # how long a writer waits for its turn (see _WriteGate)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_settings(dbapi_connection, _record) -> None:
     """SQLite as a web server's database (issue 11). WAL lets readers work while one worker
@@ -57,5 +70,107 @@ def _sqlite_settings(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
+
+
+# -- SQLite writers take turns ---------------------------------------------------------------------
+#
+# SQLite lets one transaction write at a time. A writer that finds the lock taken sleeps in
+# SQLite's busy handler in growing steps (1, 2, 5, 10, 15, 20, 25 ms...), so in a burst of
+# submissions the lock was often free while every waiter was still asleep (issue 11). Here a
+# writer first takes an exclusive file lock (``flock`` on ``<database>-writers``) when its
+# transaction issues its first write statement, and lets go when the transaction ends; a
+# waiter checks every 0.5 ms, so the next writer starts almost as soon as the lock is free.
+# Readers never wait (WAL). Threads of one process take turns through a threading lock in
+# front of the file lock.
+
+_held = threading.local()
+_gates: dict[tuple[int, str], _WriteGate] = {}
+_gates_lock = threading.Lock()
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "CREATE", "DROP", "ALTER")
+
+
+class _WriteGate:
+    """One file lock per database, held by at most one thread of this process at a time.
+    Waiting is bounded by SQLite's own busy timeout: after that the writer goes on without
+    the gate and SQLite decides, exactly as without it (so a writer can never hang here)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.lock = threading.Lock()
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        timeout = GATE_TIMEOUT_S if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        if not self.lock.acquire(timeout=timeout):
+            return False
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.lock.release()
+                    return False
+                time.sleep(0.0005)  # the holder needs a few ms; wake up well within that
+            except OSError:
+                self.lock.release()
+                return False
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
+
+
+def _gate_for(database: str) -> _WriteGate:
+    key = (os.getpid(), database)  # a forked worker opens its own lock file descriptor
+    gate = _gates.get(key)
+    if gate is None:
+        with _gates_lock:
+            gate = _gates.get(key)
+            if gate is None:
+                gate = _gates[key] = _WriteGate(database + "-writers")
+    return gate
+
+
+def _release_for(dbapi_connection) -> None:
+    """Let the next writer go: the transaction that took the gate on this connection ends."""
+    if getattr(_held, "connection", None) is dbapi_connection:
+        gate = _held.gate
+        _held.gate = _held.connection = None
+        gate.release()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _take_write_gate(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if fcntl is None or getattr(_held, "gate", None) is not None or conn.dialect.name != "sqlite":
+        return
+    if not statement.lstrip()[:6].upper().startswith(_WRITES):
+        return
+    database = conn.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    gate = _gate_for(os.path.abspath(database))
+    if gate.acquire():
+        _held.gate, _held.connection = gate, conn.connection.dbapi_connection
+
+
+# The transaction ends: SQLAlchemy's commit/rollback events come just before the driver's
+# commit or rollback (which takes well under a millisecond in WAL mode); a connection that
+# goes back to the pool is reset. Only the connection that took the gate releases it: other
+# connections of the same thread (the page cache's version read, say) come and go meanwhile.
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_ends(conn) -> None:
+    if getattr(_held, "gate", None) is not None and not conn.in_nested_transaction():
+        _release_for(conn.connection.dbapi_connection)
+
+
+@event.listens_for(Pool, "reset")
+def _connection_reset(dbapi_connection, _record, _state=None) -> None:
+    if getattr(_held, "gate", None) is not None:
+        _release_for(dbapi_connection)

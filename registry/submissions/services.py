@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select, text, union_all
 
 from registry.database import utcnow
 from registry.extensions import db
@@ -102,6 +102,36 @@ def dimension_list() -> list[Dimension]:
     return list(db.session.scalars(select(Dimension).order_by(Dimension.position)).all())
 
 
+def form_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(areas, dimensions) as (code, label) pairs in taxonomy order and the interface
+    language: the same as ``area_choices()`` and ``dimension_list()``, read as plain rows in
+    one query (the submission form is built on every GET and POST; issue 11)."""
+    kind = literal_column("'a'").label("kind")
+    rows = db.session.execute(
+        union_all(
+            select(kind, ObstacleArea.code, ObstacleArea.label_nl, ObstacleArea.label_en,
+                   ObstacleArea.position),
+            select(literal_column("'d'"), Dimension.code, Dimension.label_nl,
+                   Dimension.label_en, Dimension.position),
+        ).order_by(text("kind"), text("position"))
+    ).all()
+    english = _english()
+    areas = [(r.code, r.label_en if english else r.label_nl) for r in rows if r.kind == "a"]
+    dims = [(r.code, r.label_en if english else r.label_nl) for r in rows if r.kind == "d"]
+    return areas, dims
+
+
+def _english() -> bool:
+    """Whether labels are shown in English (as ``_Labelled.label`` decides)."""
+    from flask_babel import get_locale
+
+    try:
+        locale = str(get_locale() or "nl")
+    except RuntimeError:  # pragma: no cover - no app context
+        locale = "nl"
+    return locale.startswith("en")
+
+
 def make_reference(initiative: Initiative) -> str:
     """A human reference such as GL-2026-00042 (year of submission, database id)."""
     year = (initiative.submitted_at or utcnow()).year
@@ -150,25 +180,39 @@ def submit_initiative(
     Geocoding is attempted from the offline data; it never fails the submission.
     """
     initiative = build_initiative(data, state=state)
+    # Located before the first flush, so the school is inserted with its location (no
+    # UPDATE afterwards) and the write transaction stays short.
+    _locate(initiative.organisation)
     db.session.add(initiative)
     db.session.flush()
     initiative.reference = make_reference(initiative)
-    _locate(initiative.organisation)
     logger.info("Initiative %s submitted (%s)", initiative.reference, state)
     return initiative
 
 
+# What locating may change on an organisation (restored when it fails unexpectedly).
+_GEO_FIELDS = ("latitude", "longitude", "municipality", "province", "geo_source",
+               "geo_precision", "geo_status")
+
+
 def _locate(organisation: Organisation) -> None:
-    """Resolve the organisation's location offline; failures leave it flagged for later."""
+    """Resolve the organisation's location offline; failures leave it flagged for later.
+
+    Locating only sets attributes in memory (the offline directory is not in the database),
+    so an unexpected failure is undone by restoring those attributes rather than with a
+    SAVEPOINT, which cost a flush and two statements per submission (issue 11).
+    """
     try:
         from registry.geo.services import locate_organisation
     except ImportError:  # geo module not installed
         return
+    before = {name: getattr(organisation, name) for name in _GEO_FIELDS}
     try:
-        with db.session.begin_nested():
-            locate_organisation(organisation, online=False)
+        locate_organisation(organisation, online=False)
     except Exception:  # noqa: BLE001 - geocoding must never fail a submission
         logger.exception("Offline geocoding failed for organisation %s", organisation.id)
+        for name, value in before.items():
+            setattr(organisation, name, value)
         organisation.geo_status = "failed"
 
 

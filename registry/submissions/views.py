@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from registry.extensions import db
 from registry.security.antispam import rate_limit
 from registry.submissions.forms import InitiativeForm, SubmissionForm, form_to_data
-from registry.submissions.services import area_choices, dimension_list, submit_initiative
+from registry.submissions.services import form_choices, submit_initiative
 from registry.taxonomy.constants import InitiativeState
 
 bp = Blueprint("submissions", __name__)
@@ -15,11 +15,8 @@ bp = Blueprint("submissions", __name__)
 
 def build_form(form_class: type[InitiativeForm] = SubmissionForm, **kwargs) -> InitiativeForm:
     """Instantiate an initiative form with the taxonomy choices from the database."""
-    return form_class(
-        areas=area_choices(),
-        dimensions=[(d.code, d.label) for d in dimension_list()],
-        **kwargs,
-    )
+    areas, dimensions = form_choices()
+    return form_class(areas=areas, dimensions=dimensions, **kwargs)
 
 
 def handle_row_actions(form: InitiativeForm) -> str | None:
@@ -57,18 +54,20 @@ def submit():
             return render_template("submissions/form.html", form=form, focus=focus)
         if form.validate():
             from registry.history.services import record_change
-            from registry.mail.sender import send_now
+            from registry.mail.sender import claim_new, send_claimed
             from registry.manage.services import queue_confirmation_mail
 
             # Double opt-in: unconfirmed until the contact clicks the link in the mail,
-            # which is queued in the same transaction (issue 4).
+            # which is queued in the same transaction (issue 4), already claimed by this
+            # worker when it sends immediately (no extra claim query and commit).
             initiative = submit_initiative(form_to_data(form, language=str(get_locale())),
                                            state=InitiativeState.UNCONFIRMED)
             record_change(initiative, "submitter", "create", None)
-            message = queue_confirmation_mail(initiative)
+            claimed = claim_new([queue_confirmation_mail(initiative)])
+            reference = initiative.reference  # read before the commit expires it
             db.session.commit()
-            send_now([message])  # never fails the submission; else send-mail retries
-            session["submitted_reference"] = initiative.reference
+            send_claimed(claimed)  # never fails the submission; else send-mail retries
+            session["submitted_reference"] = reference
             return redirect(url_for("submissions.thanks"))
         return render_template("submissions/form.html", form=form), 422
     return render_template("submissions/form.html", form=form)
