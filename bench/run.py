@@ -140,6 +140,9 @@ def app_env(db_url: str) -> dict:
         # The burst posts right after loading the form; anti-spam timing is not measured here.
         "MIN_FILL_SECONDS": "0",
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
+        # The deployment docs/deployment.md recommends: web workers only write the outbox,
+        # one mail worker (`flask send-mail`) sends it; timed separately after the burst.
+        "MAIL_SEND_IMMEDIATELY": "false",
         "GEOCODER_ONLINE": "false",
         "SEED_DEMO_ON_EMPTY": "false",
         "LOG_LEVEL": "WARNING",
@@ -331,6 +334,13 @@ def burst(port: int, path: str | None, db_file: Path, count: int, threads: int) 
     as many burst rows as were accepted."""
     if path is None:
         return {"status": MISSING}
+
+    def burst_rows() -> int:
+        with sqlite3.connect(db_file) as conn:
+            return conn.execute("select count(*) from initiative where title like ?",
+                                (f"{BURST_MARKER} %",)).fetchone()[0]
+
+    before = burst_rows()  # an earlier burst on the same file
     warm = [fetch_form(port, path, -1 - n) for n in range(threads)]
     _in_threads(lambda f: post_form(port, path, f[0], f[1]), warm, threads)  # warm workers
     forms, get_seconds = _in_threads(lambda n: fetch_form(port, path, n), list(range(count)),
@@ -340,9 +350,7 @@ def burst(port: int, path: str | None, db_file: Path, count: int, threads: int) 
                                       threads)
     done = [p for p in posts if isinstance(p, tuple)]
     accepted = sum(1 for ok, *_ in done if ok)
-    with sqlite3.connect(db_file) as conn:
-        stored = conn.execute("select count(*) from initiative where title like ?",
-                              (f"{BURST_MARKER} %",)).fetchone()[0]
+    stored = burst_rows() - before
     statuses: dict[str, int] = {}
     for _ok, _s, status in done:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -367,6 +375,30 @@ def burst(port: int, path: str | None, db_file: Path, count: int, threads: int) 
     log(f"    burst: {accepted}/{count} accepted, {out['accepted_per_s']} /s (POST phase), "
         f"forms {out['form_get_per_s']} /s, stored {stored} of {total_accepted}, "
         f"lost {out['lost']}, statuses {statuses}")
+    return out
+
+
+def mail_worker(env: dict, db_file: Path) -> dict:
+    """Run the mail worker once (`flask send-mail`, what the systemd timer runs) over the
+    outbox the burst filled; time it and check every burst submission's confirmation mail
+    went out."""
+    def unsent() -> int:
+        with sqlite3.connect(db_file) as conn:
+            return conn.execute(
+                "select count(*) from outbox_message where kind = 'confirm' "
+                "and to_address like 'burst%' and status != 'sent'").fetchone()[0]
+
+    queued = unsent()
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "registry", "send-mail", "--limit", "100000"],
+        env=env, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - started
+    left = unsent()
+    out = {"status": "ok" if proc.returncode == 0 else f"exit {proc.returncode}",
+           "queued": queued, "sent": queued - left, "left": left, "seconds": round(seconds, 2),
+           "per_s": round((queued - left) / seconds, 1) if seconds else 0.0}
+    log(f"    mail worker: sent {out['sent']} of {queued} in {out['seconds']} s")
     return out
 
 
@@ -434,6 +466,16 @@ def run_size(size: int, args, workdir: Path, routes: dict, ceiling: dict) -> dic
             if "burst" in only:
                 result["burst"] = burst(port, routes["submit"], db_file, args.submissions,
                                         args.threads)
+        if "burst" in only and result["burst"].get("status") == "ok":
+            result["burst"]["mail_worker"] = mail_worker(env, db_file)
+    if "burst" in only:
+        # The same burst on a single box that sends each confirmation mail from the web
+        # worker right after the commit (MAIL_SEND_IMMEDIATELY=true, the default setting).
+        immediate = dict(env, MAIL_SEND_IMMEDIATELY="true")
+        with server(gunicorn_cmd("registry:create_app()", args.workers), immediate, "/privacy",
+                    workdir / "gunicorn-immediate.log") as port:
+            result["burst_immediate"] = burst(port, routes["submit"], db_file,
+                                              args.submissions, args.threads)
     if "exports" in only:
         for fmt in ("csv", "xlsx", "docx"):
             result["exports"][fmt] = export_probe(db_url, routes[fmt], env)
@@ -584,7 +626,23 @@ def render(results: list[dict], meta: dict) -> str:
                 f"{b['get_and_post_per_s']} submissions/s. Rows in the database "
                 f"{b['stored_in_db']} = accepted {b['accepted_incl_warmup']} (incl. "
                 f"{args_threads(res)} warm-up): **{b['lost']} lost**. Statuses: "
-                f"{b['statuses']}.")
+                f"{b['statuses']}. Web workers only queue the confirmation mail "
+                f"(`MAIL_SEND_IMMEDIATELY=false`, the recommended deployment).")
+            m = b.get("mail_worker", {})
+            if m.get("status") == "ok":
+                lines.append("")
+                lines.append(
+                    f"Mail worker afterwards (`flask send-mail`, one run): {m['sent']} of "
+                    f"{m['queued']} confirmation mails sent in {m['seconds']} s "
+                    f"({m['per_s']} /s, console backend), {m['left']} left.")
+            bi = res.get("burst_immediate", {})
+            if bi.get("status") == "ok":
+                lines.append("")
+                lines.append(
+                    f"The same burst with each mail sent by the web worker right after the "
+                    f"commit (`MAIL_SEND_IMMEDIATELY=true`, one box without a mail worker): "
+                    f"{bi['accepted_per_s']} accepted/s (POST p50 {bi['p50_ms']} ms, p95 "
+                    f"{bi['p95_ms']} ms), {bi['lost']} lost.")
         else:
             lines.append(f"Submission burst: {b.get('status', MISSING)}")
         lines += ["", "| export (all published obstacles) | status | seconds | peak RSS MB "
