@@ -369,6 +369,7 @@ def generate_sqlite(size: int, seed: int = 2026, *, force: bool = False,
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
+            Path(f"{tmp}-writers").unlink(missing_ok=True)  # registry.database's write gate
     if progress:
         print(f"generated {size} initiatives in {time.perf_counter() - started:.1f} s -> {path}",
               file=sys.stderr)
