@@ -357,7 +357,7 @@ class AnonymousFastPath:
         return _FastItem(version, status, kept, body, gzipped, etag)
 
     def _serve(self, item: _FastItem, environ, start_response):
-        if item.etag and item.etag[2:] in environ.get("HTTP_IF_NONE_MATCH", ""):
+        if item.etag and item.etag.removeprefix("W/") in environ.get("HTTP_IF_NONE_MATCH", ""):
             start_response("304 NOT MODIFIED", [
                 (k, v) for k, v in item.headers if k.lower() in ("etag", "cache-control", "vary")])
             return [b""]
