@@ -28,20 +28,9 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from registry.database import utcnow
 from registry.extensions import db
-from registry.submissions.demo import (
-    ICT,
-    LEVELS,
-    SCHOOLS,
-    STREETS,
-    SUMMARIES,
-    TITLES,
-    random_dimensions,
-    random_obstacles,
-)
+from registry.submissions.demo import random_initiative_data
 from registry.submissions.services import (
-    ContactData,
     InitiativeData,
-    OrganisationData,
     build_initiative,
     make_reference,
 )
@@ -138,7 +127,6 @@ FIRST = ["Anne", "Bram", "Fatima", "Joris", "Lotte", "Mehmet", "Sanne", "Thijs",
          "Noor", "Daan", "Emma", "Sem", "Julia", "Lucas", "Mila", "Finn", "Saar", "Levi"]
 LAST = ["de Vries", "Jansen", "Bakker", "El Amrani", "Visser", "Smit", "Meijer", "de Boer",
         "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks", "Yilmaz", "Dekker"]
-ROLES = ["teamleider", "projectleider innovatie", "docent", "opleidingsmanager", "coach"]
 
 
 @dataclass(frozen=True)
@@ -236,39 +224,9 @@ def create_themes(rnd: random.Random) -> dict[str, list[int]]:
 def make_data(i: int, rnd: random.Random, place: PC4) -> InitiativeData:
     """One fictional initiative in the shape the submission form produces."""
     sector = rnd.choices(list(SECTOR_WEIGHTS), weights=list(SECTOR_WEIGHTS.values()))[0]
-    school = rnd.choice(SCHOOLS[sector])
-    letters = "".join(rnd.choice("ABCDEGHJKLMNPRSTVWXZ") for _ in range(2))
-    dims = random_dimensions(rnd)
-    obstacles = random_obstacles(rnd, 2, 4)
-    first, last = rnd.choice(FIRST), rnd.choice(LAST)
-    city = place.place
-    return InitiativeData(
-        organisation=OrganisationData(
-            name=f"{school} {city}", brin=f"{rnd.randint(0, 99):02d}{letters}",
-            location_number=f"{rnd.randint(0, 9):02d}" if rnd.random() < .6 else None,
-            sector=sector, levels=LEVELS[sector],
-            qualification_codes="25180, 25181" if sector == "mbo" and rnd.random() < .5 else "",
-            street=f"{rnd.choice(STREETS)} {rnd.randint(1, 120)}",
-            postcode=f"{place.code} {letters}", city=city,
-            website=f"https://www.{school.lower().split()[-1]}-{i}.example.nl",
-        ),
-        title=f"{rnd.choice(TITLES)} ({city})",
-        summary=rnd.choice(SUMMARIES),
-        description="\n\n".join(rnd.sample(SUMMARIES, 2)),
-        start_year=rnd.randint(2017, 2026),
-        phase=rnd.choice(["idee", "pilot", "pilot", "lopend", "lopend", "opgeschaald", "gestopt"]),
-        learners_count=rnd.choice([12, 25, 40, 60, 120, 250, 600]),
-        staff_count=rnd.choice([2, 4, 6, 10, 20]),
-        ict=rnd.choice(ICT),
-        dimensions=dims,
-        obstacles=obstacles,
-        contact=ContactData(
-            name=f"{first} {last}", role=rnd.choice(ROLES),
-            email=f"{first.lower()}.{last.lower().replace(' ', '')}{i}@example.org",
-            consent_contact=True, consent_publish_name=rnd.random() < .3,
-            consent_quotes=rnd.random() < .6,
-        ),
-    )
+    return random_initiative_data(rnd, i, sector=sector, pc4=place.code, city=place.place,
+                                  obstacles=(2, 4), title_suffix=f" ({place.place})",
+                                  website_tag=str(i), first_names=FIRST, last_names=LAST)
 
 
 def populate(size: int, seed: int = 2026, batch: int = 2000, progress: bool = False) -> int:

@@ -229,6 +229,47 @@ def random_obstacles(rnd: random.Random, least: int, most: int) -> list[Obstacle
     return obstacles
 
 
+def random_initiative_data(rnd: random.Random, i: int, *, sector: str, pc4: str, city: str,
+                           obstacles: tuple[int, int], title_suffix: str, website_tag: str,
+                           first_names: list[str] = FIRST, last_names: list[str] = LAST,
+                           ) -> InitiativeData:
+    """One fictional initiative in the shape the submission form produces (the demo data and
+    the benchmark generator). The order of the random draws is part of the result: the
+    benchmark's cached data sets depend on it."""
+    school = rnd.choice(SCHOOLS[sector])
+    letters = "".join(rnd.choice("ABCDEGHJKLMNPRSTVWXZ") for _ in range(2))
+    dims = random_dimensions(rnd)
+    obstacle_data = random_obstacles(rnd, *obstacles)
+    first, last = rnd.choice(first_names), rnd.choice(last_names)
+    return InitiativeData(
+        organisation=OrganisationData(
+            name=f"{school} {city}", brin=f"{rnd.randint(0, 99):02d}{letters}",
+            location_number=f"{rnd.randint(0, 9):02d}" if rnd.random() < .6 else None,
+            sector=sector, levels=LEVELS[sector],
+            qualification_codes="25180, 25181" if sector == "mbo" and rnd.random() < .5 else "",
+            street=f"{rnd.choice(STREETS)} {rnd.randint(1, 120)}",
+            postcode=f"{pc4} {letters}", city=city,
+            website=f"https://www.{school.lower().split()[-1]}-{website_tag}.example.nl",
+        ),
+        title=f"{rnd.choice(TITLES)}{title_suffix}",
+        summary=rnd.choice(SUMMARIES),
+        description="\n\n".join(rnd.sample(SUMMARIES, 2)),
+        start_year=rnd.randint(2017, 2026),
+        phase=rnd.choice(["idee", "pilot", "pilot", "lopend", "lopend", "opgeschaald", "gestopt"]),
+        learners_count=rnd.choice([12, 25, 40, 60, 120, 250, 600]),
+        staff_count=rnd.choice([2, 4, 6, 10, 20]),
+        ict=rnd.choice(ICT),
+        dimensions=dims,
+        obstacles=obstacle_data,
+        contact=ContactData(
+            name=f"{first} {last}", role=rnd.choice(ROLES),
+            email=f"{first.lower()}.{last.lower().replace(' ', '')}{i}@example.org",
+            consent_contact=True, consent_publish_name=rnd.random() < .3,
+            consent_quotes=rnd.random() < .6,
+        ),
+    )
+
+
 def seed_demo(count: int = 80, seed: int = 2026) -> int:
     """Create ``count`` fictional initiatives: most published, some pending. Not committed."""
     rnd = random.Random(seed)
@@ -239,41 +280,9 @@ def seed_demo(count: int = 80, seed: int = 2026) -> int:
     for i in range(count):
         pc4, city, _province = PLACES[i % len(PLACES)]
         sector = sectors[i % len(sectors)] if i >= len(PLACES) else rnd.choice(sectors)
-        school = rnd.choice(SCHOOLS[sector])
-        letters = "".join(rnd.choice("ABCDEGHJKLMNPRSTVWXZ") for _ in range(2))
-        brin = f"{rnd.randint(0, 99):02d}{letters}"
-        dims = random_dimensions(rnd)
-        obstacles = random_obstacles(rnd, 1, 5)
-        first, last = rnd.choice(FIRST), rnd.choice(LAST)
-        data = InitiativeData(
-            organisation=OrganisationData(
-                name=f"{school} {city}", brin=brin,
-                location_number=f"{rnd.randint(0, 9):02d}" if rnd.random() < .6 else None,
-                sector=sector, levels=LEVELS[sector],
-                qualification_codes="25180, 25181" if sector == "mbo" and rnd.random() < .5
-                else "",
-                street=f"{rnd.choice(STREETS)} {rnd.randint(1, 120)}",
-                postcode=f"{pc4} {letters}", city=city,
-                website=f"https://www.{school.lower().split()[-1]}-{city.lower()[:6]}.example.nl",
-            ),
-            title=rnd.choice(TITLES),
-            summary=rnd.choice(SUMMARIES),
-            description="\n\n".join(rnd.sample(SUMMARIES, 2)),
-            start_year=rnd.randint(2017, 2026),
-            phase=rnd.choice(["idee", "pilot", "pilot", "lopend", "lopend", "opgeschaald",
-                              "gestopt"]),
-            learners_count=rnd.choice([12, 25, 40, 60, 120, 250, 600]),
-            staff_count=rnd.choice([2, 4, 6, 10, 20]),
-            ict=rnd.choice(ICT),
-            dimensions=dims,
-            obstacles=obstacles,
-            contact=ContactData(
-                name=f"{first} {last}", role=rnd.choice(ROLES),
-                email=f"{first.lower()}.{last.lower().replace(' ', '')}{i}@example.org",
-                consent_contact=True, consent_publish_name=rnd.random() < .3,
-                consent_quotes=rnd.random() < .6,
-            ),
-        )
+        data = random_initiative_data(rnd, i, sector=sector, pc4=pc4, city=city,
+                                      obstacles=(1, 5), title_suffix="",
+                                      website_tag=city.lower()[:6])
         published = rnd.random() < 0.85
         initiative = submit_initiative(
             data, state=InitiativeState.PUBLISHED if published else InitiativeState.PENDING
