@@ -6,10 +6,11 @@ format shows the numbers of the page.
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 
+from registry.exports.xlsx import XlsxBook
 from registry.summary.labels import (
     CATEGORY_LABELS,
     CATEGORY_SHORT,
@@ -255,13 +256,15 @@ def to_pdf(html: str, base_url: str) -> bytes:
 
 # --- XLSX figures ---
 
-def to_xlsx(summary: dict[str, Any]):
+def to_xlsx(summary: dict[str, Any]) -> bytes:
     """The figures of the summary, one sheet per table (same numbers as the page)."""
-    from registry.exports.services import META_COLUMNS, Column, _sheet
-    from openpyxl import Workbook
+    class Col(NamedTuple):
+        name: str
+        type: str
+        width: int
 
-    def cols(*names: str) -> list[Column]:
-        return [Column(n, "tekst", n, n, "", "", 14 if i else 30) for i, n in enumerate(names)]
+    def cols(*names: str) -> list[Col]:
+        return [Col(n, "tekst", 14 if i else 30) for i, n in enumerate(names)]
 
     count_names = ["initiatieven", "scholen", "lerenden", "meldingen", "ernst_1", "ernst_2",
                    "ernst_3", "ernst_4", "omzeild", "opgelost", "sectoren", "provincies"]
@@ -275,32 +278,36 @@ def to_xlsx(summary: dict[str, Any]):
             "sectoren": distribution(row["sectors"]), "provincies": distribution(row["provinces"]),
         }
 
-    wb = Workbook(write_only=True)
-    _sheet(wb, "gebieden", cols("gebied", *count_names),
-           [{"gebied": a["code"], **counts(a)} for a in summary["areas"]]
-           + [{"gebied": "totaal", **counts(summary["totals"])}])
-    _sheet(wb, "themas", cols("thema", "thema_id", "gebied", "categorie", *count_names),
-           [{"thema": t["title"], "thema_id": t["id"], "gebied": t["area"],
-             "categorie": t["category"], **counts(t)} for t in summary["themes"]])
-    _sheet(wb, "herkomst", cols("categorie", "themas", *count_names),
-           [{"categorie": c["code"], "themas": c["themes"], **counts(c)}
-            for c in summary["categories"]])
-    _sheet(wb, "regels", cols("regel", "meldingen", "initiatieven"), summary["top_rules"]
-           and [{"regel": r["rule"], "meldingen": r["obstacles"],
-                 "initiatieven": r["initiatives"]} for r in summary["top_rules"]])
-    _sheet(wb, "vragen", cols("thema", "vraag", "aantal"),
-           [{"thema": g["title"] or "", "vraag": a["text"], "aantal": a["count"]}
-            for g in summary["policy_asks"] for a in g["asks"]])
-    _sheet(wb, "kwartalen", cols("kwartaal", "initiatieven", "meldingen"),
-           [{"kwartaal": q["quarter"], "initiatieven": q["initiatives"],
-             "meldingen": q["obstacles"]} for q in summary["quarters"]])
+    book = XlsxBook()
+
+    def sheet(title: str, columns: list[Col], rows) -> None:
+        ws = book.add_sheet(title, columns)
+        for row in rows:
+            ws.write(row)
+        ws.close()
+
+    sheet("gebieden", cols("gebied", *count_names),
+          [{"gebied": a["code"], **counts(a)} for a in summary["areas"]]
+          + [{"gebied": "totaal", **counts(summary["totals"])}])
+    sheet("themas", cols("thema", "thema_id", "gebied", "categorie", *count_names),
+          [{"thema": t["title"], "thema_id": t["id"], "gebied": t["area"],
+            "categorie": t["category"], **counts(t)} for t in summary["themes"]])
+    sheet("herkomst", cols("categorie", "themas", *count_names),
+          [{"categorie": c["code"], "themas": c["themes"], **counts(c)}
+           for c in summary["categories"]])
+    sheet("regels", cols("regel", "meldingen", "initiatieven"),
+          [{"regel": r["rule"], "meldingen": r["obstacles"], "initiatieven": r["initiatives"]}
+           for r in summary["top_rules"]])
+    sheet("vragen", cols("thema", "vraag", "aantal"),
+          [{"thema": g["title"] or "", "vraag": a["text"], "aantal": a["count"]}
+           for g in summary["policy_asks"] for a in g["asks"]])
+    sheet("kwartalen", cols("kwartaal", "initiatieven", "meldingen"),
+          [{"kwartaal": q["quarter"], "initiatieven": q["initiatives"],
+            "meldingen": q["obstacles"]} for q in summary["quarters"]])
     meta = summary["meta"]
-    _sheet(wb, "over", META_COLUMNS,
-           [{"sleutel": k, "waarde": str(meta[k])} for k in
-            ("source", "snapshot", "data_date", "filter", "exact", "threshold", "generated_at")])
-    wb.properties.title = _("Knelpuntenoverzicht")
-    wb.properties.subject = source_line(summary)
-    wb.properties.keywords = meta["filter"]
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    sheet("over", [Col("sleutel", "tekst", 18), Col("waarde", "tekst", 70)],
+          [{"sleutel": k, "waarde": str(meta[k])} for k in
+           ("source", "snapshot", "data_date", "filter", "exact", "threshold", "generated_at")])
+    with book.finish(title=_("Knelpuntenoverzicht"), subject=source_line(summary),
+                     keywords=meta["filter"]) as out:
+        return out.read()
