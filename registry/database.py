@@ -5,16 +5,16 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
+from typing import overload
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: writers rely on the busy timeout alone
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # callers check for None before using it
 
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
-from sqlalchemy.pool import Pool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,6 +46,12 @@ class TimestampMixin:
     )
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; treat them as UTC."""
     if value is None:
@@ -59,14 +65,39 @@ BUSY_TIMEOUT_S = 15.0
 GATE_TIMEOUT_S = BUSY_TIMEOUT_S  # how long a writer waits for its turn (see _WriteGate)
 
 
-@event.listens_for(Engine, "connect")
+def init_app(app) -> None:
+    """Tune the app's own SQLite engines (call right after ``db.init_app(app)``).
+
+    Every SQLite engine gets the pragmas below; the write gate only with SQLITE_WRITE_GATE.
+    Nothing is attached to other databases (PostgreSQL) nor to SQLAlchemy's global Engine and
+    Pool classes, so engines made elsewhere (scripts, other apps in the same process) are left
+    alone."""
+    with app.app_context():
+        engines = list(app.extensions["sqlalchemy"].engines.values())
+    for engine in engines:
+        configure_engine(engine, write_gate=app.config["SQLITE_WRITE_GATE"])
+
+
+def configure_engine(engine: Engine, *, write_gate: bool = False) -> None:
+    """Attach the SQLite listeners to ``engine`` (a no-op for other databases, and when they
+    are attached already)."""
+    if engine.dialect.name != "sqlite":
+        return
+    if not event.contains(engine, "connect", _sqlite_settings):
+        event.listen(engine, "connect", _sqlite_settings)
+    if write_gate and fcntl is not None and not event.contains(
+            engine, "before_cursor_execute", _take_write_gate):
+        event.listen(engine, "before_cursor_execute", _take_write_gate)
+        event.listen(engine, "commit", _transaction_ends)
+        event.listen(engine, "rollback", _transaction_ends)
+        event.listen(engine, "reset", _connection_reset)  # a pool event, on the engine's pool
+
+
 def _sqlite_settings(dbapi_connection, _record) -> None:
     """SQLite as a web server's database (issue 11). WAL lets readers work while one worker
     writes, and with synchronous=NORMAL a commit needs no fsync (about 0.2 ms instead of 15 ms
     here; the database stays consistent after a crash, only the last commits can be lost on
     power failure). Writers wait up to 15 s for the lock instead of failing at once."""
-    if type(dbapi_connection).__module__.partition(".")[0] not in ("sqlite3", "pysqlite2"):
-        return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -74,8 +105,10 @@ def _sqlite_settings(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-# -- SQLite writers take turns ---------------------------------------------------------------------
+# -- SQLite writers take turns (SQLITE_WRITE_GATE) -----------------------------------------------
 #
+# Opt-in (SQLITE_WRITE_GATE=true), for SQLite with many concurrent writers, such as the
+# submission burst of the benchmark; attached to the app's engine only (``configure_engine``).
 # SQLite lets one transaction write at a time. A writer that finds the lock taken sleeps in
 # SQLite's busy handler in growing steps (1, 2, 5, 10, 15, 20, 25 ms...), so in a burst of
 # submissions the lock was often free while every waiter was still asleep (issue 11). Here a
@@ -145,9 +178,8 @@ def _release_for(dbapi_connection) -> None:
         gate.release()
 
 
-@event.listens_for(Engine, "before_cursor_execute")
 def _take_write_gate(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-    if fcntl is None or getattr(_held, "gate", None) is not None or conn.dialect.name != "sqlite":
+    if getattr(_held, "gate", None) is not None:
         return
     if not statement.lstrip()[:6].upper().startswith(_WRITES):
         return
@@ -163,14 +195,11 @@ def _take_write_gate(conn, _cursor, statement, _parameters, _context, _executema
 # commit or rollback (which takes well under a millisecond in WAL mode); a connection that
 # goes back to the pool is reset. Only the connection that took the gate releases it: other
 # connections of the same thread (the page cache's version read, say) come and go meanwhile.
-@event.listens_for(Engine, "commit")
-@event.listens_for(Engine, "rollback")
 def _transaction_ends(conn) -> None:
     if getattr(_held, "gate", None) is not None and not conn.in_nested_transaction():
         _release_for(conn.connection.dbapi_connection)
 
 
-@event.listens_for(Pool, "reset")
 def _connection_reset(dbapi_connection, _record, _state=None) -> None:
     if getattr(_held, "gate", None) is not None:
         _release_for(dbapi_connection)

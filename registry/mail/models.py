@@ -7,10 +7,10 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.database import TimestampMixin, utcnow
-from registry.extensions import db
+from registry.extensions import Model
 
 
-class OutboxMessage(TimestampMixin, db.Model):
+class OutboxMessage(TimestampMixin, Model):
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,7 +23,8 @@ class OutboxMessage(TimestampMixin, db.Model):
     initiative_id: Mapped[int | None] = mapped_column(
         ForeignKey("initiative.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued|sent|failed
+    # queued -> sending (claimed by a sender) -> sent, or back to queued (retry) or failed
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_error: Mapped[str] = mapped_column(Text, default="")

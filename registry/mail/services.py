@@ -1,7 +1,12 @@
-"""Queueing mail. Sending (SMTP/console backends, retries) lives in mail/sender.py."""
+"""Queueing mail. Sending (SMTP/console backends, retries) lives in mail/sender.py, and when it
+happens (after the commit, or by send-mail) in mail/delivery.py."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from registry.database import utcnow
 from registry.extensions import db
+from registry.mail.delivery import track
 from registry.mail.models import OutboxMessage
 
 
@@ -15,10 +20,26 @@ def queue_mail(
     reply_to: str = "",
     initiative_id: int | None = None,
 ) -> OutboxMessage:
-    """Write a mail to the outbox (not committed: it is part of the caller's transaction)."""
+    """Write a mail to the outbox (not committed: it is part of the caller's transaction).
+
+    It is sent once that transaction commits (registry.mail.delivery), or never if it rolls
+    back."""
     message = OutboxMessage(
         kind=kind, to_address=to, subject=subject, body_text=body_text, body_html=body_html,
         reply_to=reply_to, initiative_id=initiative_id,
     )
     db.session.add(message)
+    track(message)
     return message
+
+
+def requeue(message: OutboxMessage, now: datetime | None = None) -> None:
+    """Admin retry of a failed (or stuck) message: queue it again now (caller commits).
+
+    Like a newly queued mail it is sent once the caller's transaction has committed (when
+    MAIL_SEND_IMMEDIATELY is on; otherwise by send-mail), see ``registry.mail.delivery``.
+    """
+    message.status = "queued"
+    message.attempts = 0
+    message.next_attempt_at = now or utcnow()
+    track(message)

@@ -9,7 +9,8 @@ from registry.audit.services import record
 from registry.auth.decorators import role_required
 from registry.extensions import db
 from registry.mail.models import OutboxMessage
-from registry.mail.sender import open_messages, requeue
+from registry.mail.sender import open_messages
+from registry.mail.services import requeue
 
 bp = Blueprint("mail", __name__, url_prefix="/beheer/mail")
 
@@ -39,9 +40,6 @@ def retry(message_id: int):
         return redirect(url_for("mail.outbox"))
     requeue(message)
     record("mail.retry", target_type="outbox_message", target_id=message.id)
-    db.session.commit()
-    from registry.mail.sender import send_now
-
-    send_now([message])
+    db.session.commit()  # sent after the response (registry/mail/delivery.py)
     flash(_("Het bericht staat weer in de wachtrij."), "success")
     return redirect(url_for("mail.outbox"))

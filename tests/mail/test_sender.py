@@ -8,7 +8,7 @@ from sqlalchemy import select
 from registry.database import as_utc, utcnow
 from registry.extensions import db
 from registry.mail.models import OutboxMessage
-from registry.mail.sender import _claim, backoff_seconds, send_pending
+from registry.mail.sender import _claim, send_pending
 from registry.mail.services import queue_mail
 from registry.submissions.models import Initiative
 from tests.fixtures.mail import message_text
@@ -31,7 +31,8 @@ def test_smtp_delivers_queued_mail(app, smtp_server):
     assert "outbox-" in received["Message-ID"]
     assert message_text(received).strip() == "Tekst 0\nmet é"
     db.session.refresh(message)
-    assert message.status == "sent" and message.sent_at is not None
+    assert message.status == "sent"
+    assert message.sent_at is not None
 
 
 def test_smtp_down_keeps_submission_and_send_mail_delivers_once(csrf_client, smtp_server,
@@ -40,7 +41,8 @@ def test_smtp_down_keeps_submission_and_send_mail_delivers_once(csrf_client, smt
     initiative = submit(csrf_client)  # the form still succeeds
     assert db.session.get(Initiative, initiative.id) is not None
     message = db.session.scalars(select(OutboxMessage)).one()
-    assert message.status == "queued" and message.attempts == 1
+    assert message.status == "queued"
+    assert message.attempts == 1
     assert "Connection" in message.last_error or "refused" in message.last_error.lower()
     assert as_utc(message.next_attempt_at) > utcnow()  # backoff
 
@@ -52,39 +54,51 @@ def test_smtp_down_keeps_submission_and_send_mail_delivers_once(csrf_client, smt
     message.next_attempt_at = utcnow()
     db.session.commit()
     result = runner.invoke(args=["send-mail"])
-    assert result.exit_code == 0 and "sent: 1" in result.output
+    assert result.exit_code == 0
+    assert "sent: 1" in result.output
     assert runner.invoke(args=["send-mail"]).output.startswith("sent: 0")
     assert len(smtp_server.to("anne@example.org")) == 1  # no duplicate
     db.session.refresh(message)
-    assert message.status == "sent" and message.attempts == 2 and message.last_error == ""
+    assert message.status == "sent"
+    assert message.attempts == 2
+    assert message.last_error == ""
 
 
 def test_backoff_grows_then_fails_and_admin_can_retry(app, smtp_server, client, login):
-    app.config["MAIL_MAX_ATTEMPTS"] = 3
+    app.config.update(MAIL_MAX_ATTEMPTS=4, MAIL_RETRY_BASE_SECONDS=60,
+                      MAIL_RETRY_MAX_SECONDS=200)
     smtp_server.down()
     (message,) = queued()
     now = utcnow()
-    delays = []
-    for _ in range(3):
-        send_pending(now=now)
+    delays, statuses = [], []
+    for _ in range(4):
+        counts = send_pending(now=now)
         db.session.refresh(message)
+        statuses.append((counts["retry"], counts["failed"], message.status, message.attempts))
         delays.append((as_utc(message.next_attempt_at) - now).total_seconds())
         now = as_utc(message.next_attempt_at)
-    assert delays == [backoff_seconds(1), backoff_seconds(2), backoff_seconds(3)]
-    assert delays == [60, 120, 240]
-    assert message.status == "failed" and message.attempts == 3
+    # 60 s, doubled per attempt (120, 240) but capped at 200 s; the fourth attempt gives up.
+    assert delays == [60, 120, 200, 200]
+    assert statuses == [(1, 0, "queued", 1), (1, 0, "queued", 2), (1, 0, "queued", 3),
+                        (0, 1, "failed", 4)]
     assert send_pending(now=now + timedelta(days=1))["sent"] == 0  # failed is not retried
+    assert smtp_server.messages == []
 
     # Visible to admins, with the error, and retryable.
     login(client, "admin")
     html = client.get("/beheer/mail").get_data(as_text=True)
-    assert "Bericht 0" in html and "mislukt" in html and message.last_error[:20] in html
+    assert "Bericht 0" in html
+    assert "mislukt" in html
+    assert message.last_error[:20] in html
     smtp_server.up()
     response = post_with_csrf(client, "/beheer/mail", f"/beheer/mail/{message.id}/opnieuw")
     assert response.status_code == 302
+    # Queued again and sent after the response (MAIL_SEND_IMMEDIATELY), once.
+    (received,) = smtp_server.messages
+    assert received["Subject"] == "Bericht 0"
+    assert message_text(received).strip() == "Tekst 0\nmet é"
     db.session.refresh(message)
-    assert message.status == "sent"  # sent at once (MAIL_SEND_IMMEDIATELY)
-    assert len(smtp_server.messages) == 1
+    assert (message.status, message.attempts) == ("sent", 1)
 
 
 def test_mail_admin_requires_admin_role(app, client, login):
@@ -96,6 +110,7 @@ def test_mail_admin_requires_admin_role(app, client, login):
 
 
 def test_a_claimed_message_is_not_sent_by_a_second_worker(app, smtp_server):
+    app.config["MAIL_CLAIM_SECONDS"] = 600
     (message,) = queued()
     now = utcnow()
     assert _claim(message.id, now) is True  # worker 1 took it (and has not sent yet)
@@ -103,10 +118,12 @@ def test_a_claimed_message_is_not_sent_by_a_second_worker(app, smtp_server):
     assert send_pending(now=now)["sent"] == 0
     assert smtp_server.messages == []
     # A worker that died mid-send: the claim expires and the message is sent once.
-    later = now + timedelta(seconds=app.config.get("MAIL_CLAIM_SECONDS", 600) + 1)
+    later = now + timedelta(seconds=601)
+    assert send_pending(now=now + timedelta(seconds=599))["sent"] == 0  # claim still holds
     assert send_pending(now=later)["sent"] == 1
     assert send_pending(now=later)["sent"] == 0
-    assert len(smtp_server.messages) == 1
+    (received,) = smtp_server.messages
+    assert received["Subject"] == "Bericht 0"
 
 
 def test_immediate_sending_can_be_switched_off(csrf_client, smtp_server, app):
@@ -123,7 +140,8 @@ def test_console_backend_prints(app, capsys):
     queued()
     assert send_pending()["sent"] == 1
     out = capsys.readouterr().out
-    assert "Subject: Bericht 0" in out and "To: school@example.org" in out
+    assert "Subject: Bericht 0" in out
+    assert "To: school@example.org" in out
 
 
 def test_memory_backend_for_tests(app):
