@@ -35,6 +35,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # SQLite only: writers take turns through a file lock (<database>-writers) instead of
+    # SQLite's sleeping busy handler; for many concurrent writers (registry/database.py).
+    SQLITE_WRITE_GATE = _bool("SQLITE_WRITE_GATE", False)
 
     # Public base URL, used in e-mails (links must work outside a request).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
@@ -56,6 +59,7 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_NAME = "remember_token"  # Flask-Login's default, named for the page cache
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
@@ -72,9 +76,18 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "Register gepersonaliseerd leren <noreply@example.org>"
     )
+    # Send queued mail once the transaction that queued it commits (after the response in a
+    # request, at the end of a CLI command); off: only `flask send-mail` sends (registry/mail).
     MAIL_SEND_IMMEDIATELY = _bool("MAIL_SEND_IMMEDIATELY", True)
-    # Mail sent right away is marked "sent" in batches, every this many seconds (0: at once).
-    MAIL_MARK_BATCH_SECONDS = float(os.environ.get("MAIL_MARK_BATCH_SECONDS", "0.2"))
+    # Retries: after a failed attempt wait base * 2**(attempts-1) seconds, capped at the max;
+    # give up ("failed", retryable on /beheer/mail) after MAIL_MAX_ATTEMPTS attempts.
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
+    MAIL_RETRY_BASE_SECONDS = _int("MAIL_RETRY_BASE_SECONDS", 60)
+    MAIL_RETRY_MAX_SECONDS = _int("MAIL_RETRY_MAX_SECONDS", 6 * 3600)
+    # A claimed message another sender may take over after this long (its sender died).
+    MAIL_CLAIM_SECONDS = _int("MAIL_CLAIM_SECONDS", 600)
+    # At most this many messages per send-mail run (and per round of sending after a commit).
+    MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 100)
 
     # Geocoding
     GEOCODER_ONLINE = _bool("GEOCODER_ONLINE", False)
@@ -85,7 +98,15 @@ class Config:
         "GEOCODER_USER_AGENT", "registry-gepersonaliseerd-leren/0.1"
     )
     GEOCODER_TIMEOUT = float(os.environ.get("GEOCODER_TIMEOUT", "5"))
+    # At least this many seconds between two requests to the online geocoder (its usage
+    # policy), retries after an error, and the wait before a retry.
     GEOCODER_MIN_DELAY = float(os.environ.get("GEOCODER_MIN_DELAY", "1"))
+    GEOCODER_MAX_RETRIES = _int("GEOCODER_MAX_RETRIES", 2)
+    GEOCODER_ERROR_WAIT = float(os.environ.get("GEOCODER_ERROR_WAIT", "1"))
+    # Another copy of the shipped geo data (schools, postcodes, polygons); empty: the package's
+    GEO_DATA_DIR = os.environ.get("GEO_DATA_DIR", "")
+    # Per-IP limit of the school lookup behind the form's suggestions
+    SCHOOL_LOOKUP_RATE_LIMIT = os.environ.get("SCHOOL_LOOKUP_RATE_LIMIT", "120 per minute")
 
     # Map
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
@@ -105,9 +126,14 @@ class Config:
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute;10000 per day")
     CONTACT_RATE_LIMIT = os.environ.get("CONTACT_RATE_LIMIT", "3 per minute;10 per day")
     SUBSCRIBE_RATE_LIMIT = os.environ.get("SUBSCRIBE_RATE_LIMIT", "5 per minute;20 per day")
+    # "Request a new link" on the manage pages, per IP
+    MANAGE_REQUEST_LIMIT = os.environ.get("MANAGE_REQUEST_LIMIT", "10 per hour")
+    # A client refused this many times in a row gets the short 429 page instead of the form
+    RATE_LIMIT_RERENDER_MAX = _int("RATE_LIMIT_RERENDER_MAX", 5)
     # Optional proof-of-work challenge on public forms (needs JavaScript in the browser)
     POW_ENABLED = _bool("POW_ENABLED", False)
     POW_MAXNUMBER = _int("POW_MAXNUMBER", 50_000)
+    POW_TTL_SECONDS = _int("POW_TTL_SECONDS", 3600)
     # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
 
@@ -118,12 +144,30 @@ class Config:
     TOTP_ENABLED = _bool("TOTP_ENABLED", False)  # second factor; required for admins when on
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
+    LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "20 per minute;200 per hour")
+    LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT",
+                                              "5 per minute;30 per hour")
+    # How long an invitation or set-password link stays valid (seconds)
+    SET_PASSWORD_LINK_MAX_AGE = _int("SET_PASSWORD_LINK_MAX_AGE", 7 * 24 * 3600)
+    # werkzeug's password hashing; tests use a cheap one
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
     # Aggregates: counts below this number of schools are shown as "<N" to the public
     SMALL_NUMBER_THRESHOLD = _int("SMALL_NUMBER_THRESHOLD", 3)
 
-    # Demo data
+    # Demo data (`flask seed-demo --if-empty`, run by `make run`)
     SEED_DEMO_ON_EMPTY = _bool("SEED_DEMO_ON_EMPTY", True)
+
+    # Name of the configuration; "production" refuses unsafe settings at start-up
+    ENV_NAME = "development"
+
+    # Caches of rendered pages and computed summaries, per process, keyed by the public data
+    # version (registry.cache); switch off to debug.
+    PAGE_CACHE = _bool("PAGE_CACHE", True)
+    SUMMARY_CACHE = _bool("SUMMARY_CACHE", True)
+
+    # Relayed messages: at most this many per initiative per day (registry.connect)
+    CONTACT_MAX_PER_DAY = _int("CONTACT_MAX_PER_DAY", 10)
 
 
 class DevelopmentConfig(Config):
@@ -131,11 +175,11 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     MAIL_BACKEND = "memory"
-    MAIL_MARK_BATCH_SECONDS = 0.0  # tests read the outbox right after a request
     MIN_FILL_SECONDS = 0
     RATELIMIT_ENABLED = False
     SERVER_NAME = None

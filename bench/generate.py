@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from flask_migrate import upgrade
+from sqlalchemy import MetaData, event, func, select
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from registry.database import utcnow
@@ -35,7 +36,6 @@ from registry.submissions.services import (
     make_reference,
 )
 from registry.taxonomy.constants import InitiativeState
-from registry.taxonomy.services import ensure_taxonomies
 
 GENERATOR_VERSION = 1
 BENCH_DIR = Path(__file__).resolve().parent
@@ -235,8 +235,6 @@ def populate(size: int, seed: int = 2026, batch: int = 2000, progress: bool = Fa
     Commits per batch (this is a loader, like a CLI command). Returns the number created.
     """
     rnd = random.Random(seed)
-    ensure_taxonomies()
-    db.session.commit()
     if db.session.scalar(select(func.count()).select_from(
             db.metadata.tables["initiative"])):
         raise RuntimeError("database already has initiatives; generate into an empty one")
@@ -337,14 +335,12 @@ def generate_sqlite(size: int, seed: int = 2026, *, force: bool = False,
 def _generate_into(tmp: Path, size: int, seed: int, progress: bool) -> None:
     app = _app_for(f"sqlite:///{tmp}")
     with app.app_context():
-        from sqlalchemy import event
-
         @event.listens_for(db.engine, "connect")
         def _fast(dbapi_conn, _record):  # a loader: durability per batch is not needed
             dbapi_conn.execute("PRAGMA journal_mode=OFF")
             dbapi_conn.execute("PRAGMA synchronous=OFF")
 
-        db.create_all()
+        upgrade()  # the schema and the seeded taxonomies, as a deployment gets them
         populate(size, seed, progress=progress)
         db.session.remove()
         with db.engine.connect() as conn:
@@ -359,8 +355,10 @@ def generate_url(url: str, size: int, seed: int = 2026, *, reset: bool = False) 
     app = _app_for(url)
     with app.app_context():
         if reset:
-            db.drop_all()
-        db.create_all()
+            metadata = MetaData()
+            metadata.reflect(bind=db.engine)
+            metadata.drop_all(bind=db.engine)
+        upgrade()
         populate(size, seed, progress=True)
         db.session.remove()
         db.engine.dispose()

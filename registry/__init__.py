@@ -28,6 +28,7 @@ def create_app(config_class: type[Config] | str | None = None, **overrides) -> F
     os.makedirs(app.instance_path, exist_ok=True)
 
     register_extensions(app)
+    register_event_handlers()
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -39,7 +40,7 @@ def create_app(config_class: type[Config] | str | None = None, **overrides) -> F
 
 
 def _check_production_safety(app: Flask) -> None:
-    if app.config.get("ENV_NAME") == "production" or (
+    if app.config["ENV_NAME"] == "production" or (
         not app.debug and not app.testing and os.environ.get("REGISTRY_CONFIG") == "production"
     ):
         if app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
@@ -50,14 +51,20 @@ def _check_production_safety(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from registry import models  # noqa: F401 - make every model known to SQLAlchemy
+    from registry import (
+        database,
+        models,  # noqa: F401 - make every model known to SQLAlchemy
+    )
     from registry.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+    from registry.mail import delivery
 
     db.init_app(app)
+    database.init_app(app)  # SQLite pragmas; the write gate only where configured
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    delivery.init_app(app)  # mail queued in a transaction goes out after its commit
     babel.init_app(
         app,
         locale_selector=select_locale,
@@ -79,6 +86,19 @@ DOMAINS = (
     "public", "submissions", "manage", "auth", "admin", "moderation", "mail", "geo", "maps",
     "exports", "summary", "api", "connect",
 )
+
+
+# Domains that react to domain events (registry/events.py); each has ``receivers.register``.
+RECEIVERS = ("history.receivers", "moderation.receivers", "manage.notifications",
+             "connect.receivers")
+
+
+def register_event_handlers() -> None:
+    """Connect every domain's receivers to the domain events (idempotent)."""
+    import importlib
+
+    for name in RECEIVERS:
+        importlib.import_module(f"registry.{name}").register()
 
 
 def register_blueprints(app: Flask) -> None:

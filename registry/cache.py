@@ -1,11 +1,18 @@
 """A cheap version stamp of the public data, and a page cache keyed by it (issue 11).
 
-Every commit that changed public data (initiatives, schools, obstacles, dimensions, contacts,
-themes and their rules, taxonomies, snapshots) writes a new random token to the one-row table
-``data_version`` in the same transaction. Reading the token is one primary-key lookup, so
-pages, the GeoJSON and the summary can be cached per process and validated with an ETag
-without re-reading the data on every request. Writes that bypass the ORM session (raw SQL on
-a connection) do not bump the stamp: use the session.
+Every commit that changed what the public can see writes a new random token to the one-row
+table ``data_version`` in the same transaction. Reading the token is one primary-key lookup,
+so pages, the GeoJSON, the taxonomy and the summary can be cached per process and validated
+with an ETag without re-reading the data on every request.
+
+What the public can see is decided from the rows a flush writes (``_public_row``), whichever
+service wrote them: themes, their rules, the taxonomies and snapshots always; an entry's
+initiative, school, obstacles, dimensions and contact only when the entry is published, or
+was before this change (a withdrawal leaves the public pages too). A new unconfirmed
+submission, a pending entry, a rejected one, a staff note or an audit row changes nothing
+public and keeps every cache warm. Bulk statements (``session.execute(insert/update/delete)``)
+on public tables always count. Writes that bypass the session (raw SQL on a connection) do
+not bump the stamp; loaders that do so call ``mark_public_change``.
 
 ``@cached_page`` caches a view's 200 response for anonymous visitors (no logged-in user, no
 flashed messages), keyed by app, database, full path, interface language and data version.
@@ -21,25 +28,33 @@ import uuid
 from collections import OrderedDict
 from datetime import datetime
 from functools import wraps
+from typing import cast
 
 from flask import current_app, request, session
-from sqlalchemy import String, event, select
+from sqlalchemy import CursorResult, Engine, String, Table, event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
 
 from registry.database import utcnow
-from registry.extensions import db
+from registry.extensions import Model, db, limiter
+from registry.submissions.models import Initiative
+from registry.taxonomy.constants import InitiativeState
 
-# Tables whose contents can appear on public pages, in exports, the API or the summary.
-PUBLIC_TABLES = frozenset({
-    "initiative", "organisation", "obstacle", "initiative_dimension", "contact", "theme",
-    "theme_rule", "obstacle_area", "dimension", "snapshot",
+# Tables whose every row can appear on public pages, in exports, the API or the summary.
+ALWAYS_PUBLIC = frozenset({
+    "theme", "theme_rule", "obstacle_area", "dimension", "sector", "phase", "snapshot",
+    "snapshot_initiative", "snapshot_obstacle", "snapshot_dimension", "snapshot_theme",
+    "snapshot_theme_rule",
 })
+# Tables of an entry: public while the entry (initiative) is published.
+ENTRY_TABLES = frozenset({"initiative", "organisation", "obstacle", "initiative_dimension",
+                          "contact"})
+PUBLIC_TABLES = ALWAYS_PUBLIC | ENTRY_TABLES
 _CHANGED = "registry.cache.public_changed"
 NAME = "public"
 
 
-class DataVersion(db.Model):
+class DataVersion(Model):
     """One row per stamp (``public``): a random token replaced on every change."""
 
     __tablename__ = "data_version"
@@ -51,14 +66,55 @@ class DataVersion(db.Model):
 
 # -- bumping ------------------------------------------------------------------------------------
 
+def mark_public_change(session: Session | None = None) -> None:
+    """Note that this transaction changes public data (for writers that bypass the ORM)."""
+    (session or db.session).info[_CHANGED] = True
+
+
+def _was_or_is_published(session: Session, initiative: Initiative | None) -> bool:
+    if initiative is None:
+        return False
+    if initiative.state == InitiativeState.PUBLISHED:
+        return True
+    history = inspect(initiative).attrs.state.history
+    return InitiativeState.PUBLISHED in (history.deleted or ())
+
+
+def _initiative_of(session: Session, obj) -> Initiative | None:
+    """The entry an obstacle, dimension or contact row belongs to (also when it was just
+    removed from the entry's collection)."""
+    initiative = getattr(obj, "initiative", None)
+    if initiative is not None:
+        return initiative
+    history = inspect(obj).attrs.initiative_id.history
+    initiative_id = obj.initiative_id if obj.initiative_id is not None else next(
+        (v for v in history.deleted or () if v is not None), None)
+    return session.get(Initiative, initiative_id) if initiative_id is not None else None
+
+
+def _public_row(session: Session, obj) -> bool:
+    """Whether writing ``obj`` changes what the public can see (see the module docstring)."""
+    table = getattr(obj, "__tablename__", None)
+    if table in ALWAYS_PUBLIC:
+        return True
+    if table == "initiative":
+        return _was_or_is_published(session, obj)
+    if table == "organisation":
+        return any(_was_or_is_published(session, i) for i in obj.initiatives)
+    if table in ENTRY_TABLES:
+        return _was_or_is_published(session, _initiative_of(session, obj))
+    return False
+
+
 @event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, _context) -> None:
     if session.info.get(_CHANGED):
         return
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if getattr(obj, "__tablename__", None) in PUBLIC_TABLES:
-            session.info[_CHANGED] = True
-            return
+    with session.no_autoflush:
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if _public_row(session, obj):
+                session.info[_CHANGED] = True
+                return
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -81,18 +137,20 @@ def _bump_on_commit(session: Session) -> None:
         return
     token = uuid.uuid4().hex
     values = {"name": NAME, "token": token, "changed_at": utcnow()}
+    table = cast(Table, DataVersion.__table__)  # typed as a FromClause; a model's is a Table
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif bind.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        # a different Insert class with the same on_conflict_do_update() as PostgreSQL's
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - other databases: update, insert when missing
-        updated = session.execute(
-            DataVersion.__table__.update().where(DataVersion.name == NAME)
-            .values(token=token, changed_at=values["changed_at"]))
+        updated = cast(CursorResult, session.execute(
+            table.update().where(DataVersion.name == NAME)
+            .values(token=token, changed_at=values["changed_at"])))
         if not updated.rowcount:
-            session.execute(DataVersion.__table__.insert().values(**values))
+            session.execute(table.insert().values(**values))
         return
-    stmt = insert(DataVersion.__table__).values(**values)
+    stmt = insert(table).values(**values)
     session.execute(stmt.on_conflict_do_update(
         index_elements=["name"], set_={"token": token, "changed_at": values["changed_at"]}))
 
@@ -102,7 +160,7 @@ def _forget(session: Session) -> None:
     session.info.pop(_CHANGED, None)
 
 
-def has_pending_public_changes(session: Session) -> bool:
+def has_pending_public_changes(session: Session | scoped_session) -> bool:
     """Whether ``session`` holds changes to public data that are not committed yet (the stamp
     is only replaced on commit, so results computed now must not be cached under it)."""
     return bool(session.new or session.dirty or session.deleted or session.info.get(_CHANGED))
@@ -189,7 +247,7 @@ _SKIP_HEADERS = {"set-cookie", "etag", "content-length", "date", "vary", "cache-
 
 
 def _anonymous_get() -> bool:
-    if request.method not in ("GET", "HEAD") or not current_app.config.get("PAGE_CACHE", True):
+    if request.method not in ("GET", "HEAD") or not current_app.config["PAGE_CACHE"]:
         return False
     return not any(key in session for key in ("_user_id", "_flashes"))
 
@@ -197,8 +255,6 @@ def _anonymous_get() -> bool:
 def _rate_limited() -> bool:
     """Whether rate limits applied to this request: then every request must reach the
     limiter, so the response may not be answered from the fast path."""
-    from registry.extensions import limiter
-
     return bool(limiter.enabled and limiter.current_limits)
 
 
@@ -280,13 +336,12 @@ class AnonymousFastPath:
         self.app = app
         self.wsgi_app = wsgi_app
         self.store = PageCache(max_bytes)
-        self._engine = None
-        self._cookies = (app.config.get("SESSION_COOKIE_NAME") or "session",
-                         app.config.get("REMEMBER_COOKIE_NAME") or "remember_token")
+        self._engine: Engine | None = None
+        self._cookies = (app.config["SESSION_COOKIE_NAME"], app.config["REMEMBER_COOKIE_NAME"])
 
     # the decision -------------------------------------------------------------------------------
     def _eligible(self, environ) -> bool:
-        if environ.get("REQUEST_METHOD") != "GET" or not self.app.config.get("PAGE_CACHE", True):
+        if environ.get("REQUEST_METHOD") != "GET" or not self.app.config["PAGE_CACHE"]:
             return False
         cookie = environ.get("HTTP_COOKIE")
         if cookie:

@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from registry.extensions import db
+
 logger = logging.getLogger(__name__)
 
 
@@ -20,7 +22,7 @@ def wants_json() -> bool:
     ]
 
 
-def _message(code: int) -> tuple[str, str]:
+def error_message(code: int) -> tuple[str, str]:
     messages = {
         400: (_("Ongeldig verzoek"), _("Het verzoek kon niet worden verwerkt.")),
         403: (_("Geen toegang"), _("U heeft geen toegang tot deze pagina.")),
@@ -31,13 +33,16 @@ def _message(code: int) -> tuple[str, str]:
             _("Te veel verzoeken"),
             _("U heeft te veel verzoeken gedaan. Wacht even en probeer het opnieuw."),
         ),
-        500: (_("Er ging iets mis"), _("Er ging aan onze kant iets mis. Probeer het later opnieuw.")),
+        500: (
+            _("Er ging iets mis"),
+            _("Er ging aan onze kant iets mis. Probeer het later opnieuw."),
+        ),
     }
     return messages.get(code, (str(code), ""))
 
 
 def render_error(code: int, detail: str | None = None):
-    title, text = _message(code)
+    title, text = error_message(code)
     if wants_json():
         body = {"type": "about:blank", "title": title, "status": code, "detail": detail or text}
         response = jsonify(body)
@@ -70,8 +75,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
-        from registry.extensions import db
-
         if isinstance(error, HTTPException):  # pragma: no cover - handled above
             return http_error(error)
         logger.exception("Unhandled error on %s %s", request.method, request.path)

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and initialised in the app factory."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -13,6 +15,13 @@ from flask_wtf.csrf import CSRFProtect
 from registry.database import Base
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # mypy cannot use ``db.Model``, which is built at run time, as a base class. db.Model is a
+    # subclass of Base, so to the type checker the models derive from Base directly.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -25,10 +34,10 @@ def select_locale() -> str:
 
     languages = current_app.config["LANGUAGES"]
     lang = request.args.get("lang")
-    if lang in languages:
+    if lang is not None and lang in languages:
         return lang
     lang = session.get("lang")
-    if lang in languages:
+    if isinstance(lang, str) and lang in languages:
         return lang
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 

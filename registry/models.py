@@ -13,6 +13,15 @@ from registry.history.models import Revision  # noqa: F401
 from registry.mail.models import OutboxMessage  # noqa: F401
 from registry.manage.models import ManageToken  # noqa: F401
 from registry.moderation.models import DuplicateFlag, Theme, ThemeRule  # noqa: F401
+from registry.published.models import (  # noqa: F401
+    Snapshot,
+    SnapshotDimension,
+    SnapshotInitiative,
+    SnapshotObstacle,
+    SnapshotTheme,
+    SnapshotThemeRule,
+)
+from registry.submissions import search  # noqa: F401 - keeps Initiative.search_text current
 from registry.submissions.models import (  # noqa: F401
     Contact,
     Initiative,
@@ -20,5 +29,4 @@ from registry.submissions.models import (  # noqa: F401
     Obstacle,
     Organisation,
 )
-from registry.summary.models import Snapshot  # noqa: F401
-from registry.taxonomy.models import Dimension, ObstacleArea  # noqa: F401
+from registry.taxonomy.models import Dimension, ObstacleArea, Phase, Sector  # noqa: F401

@@ -10,7 +10,9 @@ from wtforms import Field, Form
 from wtforms.fields import FieldList, FormField
 
 from registry.database import as_utc
+from registry.summary.labels import template_helpers as summary_helpers
 from registry.taxonomy import constants
+from registry.taxonomy.services import current as current_taxonomy
 
 
 def own_errors(field: Field) -> list[str]:
@@ -56,22 +58,42 @@ def register(app: Flask) -> None:
         return {
             "current_locale": locale,
             "other_locale": "en" if locale.startswith("nl") else "nl",
-            "SECTORS": constants.SECTORS,
-            "SECTOR_SHORT": constants.SECTOR_SHORT,
-            "PHASES": constants.PHASES,
             "SEVERITIES": constants.SEVERITIES,
             "OBSTACLE_STATUSES": constants.OBSTACLE_STATUSES,
             "LEVELS": constants.LEVELS,
             "STATE_LABELS": constants.STATE_LABELS,
             "PROVINCES": constants.PROVINCES,
+            **summary_helpers(),
         }
 
     app.add_template_global(error_list, "error_list")
     app.add_template_global(own_errors, "own_errors")
 
+    # The taxonomy (areas, dimensions, sectors, phases) as the database has it: the
+    # vocabulary itself for option lists, and labels of single codes.
+    app.add_template_global(current_taxonomy, "taxonomy")
+
     @app.template_global()
-    def has_endpoint(name: str) -> bool:
-        return name in app.view_functions
+    def area_label(code: str | None) -> str:
+        return current_taxonomy().label("areas", code)
+
+    @app.template_global()
+    def dimension_label(code: str | None) -> str:
+        return current_taxonomy().label("dimensions", code)
+
+    @app.template_global()
+    def sector_label(code: str | None) -> str:
+        """The short sector label (po, vo, mbo, ...), as in lists and tables."""
+        return current_taxonomy().short("sectors", code)
+
+    @app.template_global()
+    def sector_name(code: str | None) -> str:
+        """The full sector name."""
+        return current_taxonomy().label("sectors", code)
+
+    @app.template_global()
+    def phase_label(code: str | None) -> str:
+        return current_taxonomy().label("phases", code)
 
     @app.template_global()
     def url_with(**changes) -> str:

@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 from flask import globals as flask_globals
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 
 from registry import create_app
 from registry.extensions import db as _db
-from tests.dbs import database_urls, reset_database
+from tests.dbs import database_urls, drop_everything, reset_database
 
 pytest_plugins = [
     "tests.fixtures.mail",
@@ -59,12 +60,12 @@ def _session_app(database, tmp_path_factory) -> Iterator[Flask]:
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     app.test_client_class = IsolatedClient
     with app.app_context():
-        _db.drop_all()
-        _db.create_all()
+        drop_everything()
+        upgrade()  # the schema and the seeded taxonomies, exactly as a deployment gets them
     yield app
     with app.app_context():
         _db.session.remove()
-        _db.drop_all()
+        drop_everything()
         _db.engine.dispose()
 
 

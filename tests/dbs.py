@@ -1,11 +1,14 @@
 """Which databases the suite runs on, and how a database is emptied between tests."""
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import MetaData, delete
 
+from registry.cache import reset_table_check
 from registry.extensions import db
 
-KEEP_TABLES = {"obstacle_area", "dimension", "alembic_version"}
+# The taxonomies are seeded by the migrations and kept between tests (a test that changes
+# them restores them itself).
+KEEP_TABLES = {"obstacle_area", "dimension", "sector", "phase", "alembic_version"}
 
 
 def database_urls() -> list[tuple[str, str]]:
@@ -24,12 +27,18 @@ def database_urls() -> list[tuple[str, str]]:
 
 
 def reset_database() -> None:
-    """Delete every row except the taxonomies, then make sure the taxonomies are present."""
-    from registry.taxonomy.services import ensure_taxonomies
-
+    """Delete every row except the taxonomies (which the migrations seeded)."""
     db.session.rollback()
     for table in reversed(db.metadata.sorted_tables):
         if table.name not in KEEP_TABLES:
             db.session.execute(delete(table))
-    ensure_taxonomies()
     db.session.commit()
+
+
+def drop_everything() -> None:
+    """Drop every table of the database, whatever created it (models or migrations)."""
+    db.session.remove()
+    metadata = MetaData()
+    metadata.reflect(bind=db.engine)
+    metadata.drop_all(bind=db.engine)
+    reset_table_check()

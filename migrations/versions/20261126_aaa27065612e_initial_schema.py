@@ -6,9 +6,8 @@ Create Date: 2026-11-26 17:33:05.472307
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "aaa27065612e"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from registry.audit.models import AuditEvent
+from registry.audit.services import record
 from registry.auth import services as accounts
 from registry.auth.decorators import protect_blueprint
 from registry.auth.models import ROLES, User
@@ -60,10 +62,10 @@ def users():
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.role.data, form.name.data or "",
+            user = accounts.create_user(form.email.data or "", form.role.data, form.name.data or "",
                                         actor=_actor())
         except accounts.AccountError as exc:
-            form.email.errors.append(str(exc))
+            cast(list, form.email.errors).append(str(exc))
         else:
             _send_link(user, invite=True)
             db.session.commit()
@@ -118,7 +120,6 @@ def send_password_link(user_id: int):
         if not user.active:
             raise accounts.AccountError(_("Activeer het account eerst."))
         _send_link(user, invite=False)
-        from registry.audit.services import record
         record("user.password_link", target_type="user", target_id=user.id, actor=_actor())
         return _("%(email)s krijgt een e-mail met een nieuwe link.", email=user.email)
     return _account_action(user_id, action)

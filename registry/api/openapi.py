@@ -15,8 +15,10 @@ from registry.api.params import (
     MAX_THEME_ID,
 )
 from registry.api.services import TAXONOMY_NAMES
+from registry.api.statistics import statistics_schema
 from registry.moderation.models import RULE_LEVELS
 from registry.taxonomy import constants
+from registry.taxonomy.services import Taxonomy
 
 PROBLEM = "application/problem+json"
 NULLABLE_STR = {"type": ["string", "null"]}
@@ -63,15 +65,18 @@ COMMON_RESPONSES = {
 }
 
 
-def build_spec(*, areas: list[str], dimensions: list[str], server_url: str) -> dict[str, Any]:
+def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
+    """The document for the current taxonomy (its codes are the enums of the parameters)."""
+    areas, dimensions = taxonomy.codes("areas"), taxonomy.codes("dimensions")
+    sectors, phases = taxonomy.codes("sectors"), taxonomy.codes("phases")
     filter_params = [
-        _array_param("sector", {"type": "string", "enum": list(constants.SECTORS)},
+        _array_param("sector", {"type": "string", "enum": sectors},
                      "Sector of the school."),
         _array_param("area", {"type": "string", "enum": areas},
                      "Initiatives with at least one obstacle in this area."),
         _array_param("province", {"type": "string", "enum": list(constants.PROVINCES)},
                      "Province of the school."),
-        _array_param("phase", {"type": "string", "enum": list(constants.PHASES)},
+        _array_param("phase", {"type": "string", "enum": phases},
                      "Phase of the initiative."),
         _array_param("theme", {"type": "integer", "minimum": 1, "maximum": MAX_THEME_ID},
                      "Initiatives with an obstacle linked to this curated theme (id)."),
@@ -163,7 +168,7 @@ def build_spec(*, areas: list[str], dimensions: list[str], server_url: str) -> d
                 "name": {"type": "string"},
                 "brin": {"type": "string", "description": "Institution code (instellingscode)."},
                 "location_number": NULLABLE_STR,
-                "sector": {"type": "string", "enum": list(constants.SECTORS)},
+                "sector": {"type": "string", "enum": sectors},
                 "levels": {"type": "string"},
                 "qualification_codes": {"type": "array", "items": {"type": "string"}},
                 "city": {"type": "string"},
@@ -211,7 +216,7 @@ def build_spec(*, areas: list[str], dimensions: list[str], server_url: str) -> d
                 "reference": NULLABLE_STR,
                 "title": {"type": "string"},
                 "summary": {"type": "string"},
-                "phase": {"type": "string", "enum": list(constants.PHASES)},
+                "phase": {"type": "string", "enum": phases},
                 "start_year": NULLABLE_INT,
                 "learners_count": NULLABLE_INT,
                 "staff_count": NULLABLE_INT,
@@ -228,7 +233,9 @@ def build_spec(*, areas: list[str], dimensions: list[str], server_url: str) -> d
         "ThemeRule": {
             "type": "object", "additionalProperties": False,
             "required": ["id", "title", "level", "source_url", "existing_room"],
-            "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
+            "properties": {"id": {"type": "integer",
+                                  "description": "Position of the rule in its theme (1-based)."},
+                           "title": {"type": "string"},
                            "level": {"type": "string", "enum": list(RULE_LEVELS)},
                            "source_url": {"type": "string"},
                            "existing_room": {"type": "string"}},
@@ -266,9 +273,7 @@ def build_spec(*, areas: list[str], dimensions: list[str], server_url: str) -> d
                 "properties": {"data": {"type": "array", "items": _ref(item)},
                                "meta": _ref("Meta"), "links": _ref("Links")}}
 
-    from registry.api.statistics import statistics_schema
-
-    schemas["Statistics"] = statistics_schema()
+    schemas["Statistics"] = statistics_schema(taxonomy)
 
     def op(op_id: str, summary: str, params: list, responses: dict,
            description: str = "") -> dict:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from registry.filters import FilterError, InitiativeFilter
+from registry.published.filters import FilterError, InitiativeFilter
 from registry.taxonomy import constants
+from registry.taxonomy.services import Taxonomy
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
@@ -63,37 +64,35 @@ def _single(args: MultiDict, name: str) -> None:
         raise InvalidParam(name, _("Geef deze parameter maar één keer mee."))
 
 
-def parse_filter(args: MultiDict, *, areas: list[str], dimensions: list[str]) -> InitiativeFilter:
+def parse_filter(args: MultiDict, taxonomy: Taxonomy) -> InitiativeFilter:
     """The shared initiative filter, read strictly (as documented in the OpenAPI document)."""
     for name, values in args.lists():
         if any("\x00" in v for v in values):
             raise InvalidParam(name, _("Ongeldig teken in de waarde."))
-    _exact(args, "sector", set(constants.SECTORS))
-    _exact(args, "area", set(areas))
+    _exact(args, "sector", set(taxonomy.codes("sectors")))
+    _exact(args, "area", set(taxonomy.codes("areas")))
     _exact(args, "province", set(constants.PROVINCES))
-    _exact(args, "phase", set(constants.PHASES))
+    _exact(args, "phase", set(taxonomy.codes("phases")))
     for raw in args.getlist("theme"):
         if not _INT.fullmatch(raw) or not 1 <= int(raw) <= MAX_THEME_ID:
             raise InvalidParam("theme", _("Verwacht het nummer van een thema."))
     for name in ("dimension", "min_level", "q"):
         _single(args, name)
     if "dimension" in args:
-        _exact(args, "dimension", set(dimensions))
+        _exact(args, "dimension", set(taxonomy.codes("dimensions")))
     if "min_level" in args:
         _int(args, "min_level", 1, 0, 3)
     if len(args.get("q", "")) > MAX_Q:
         raise InvalidParam("q", _("Gebruik maximaal %(max)d tekens.", max=MAX_Q))
     try:
-        return InitiativeFilter.from_args(args, strict=True, areas=set(areas),
-                                          dimensions=set(dimensions))
+        return InitiativeFilter.from_args(args, strict=True, taxonomy=taxonomy)
     except FilterError as error:  # pragma: no cover - the checks above are stricter
         raise InvalidParam(error.param, _("Onbekende waarde %(value)r.",
                                           value=error.value[:50])) from error
 
 
-def parse_list(args: MultiDict, *, areas: list[str], dimensions: list[str],
-               obstacles: bool = False) -> ListArgs:
-    flt = parse_filter(args, areas=areas, dimensions=dimensions)
+def parse_list(args: MultiDict, taxonomy: Taxonomy, *, obstacles: bool = False) -> ListArgs:
+    flt = parse_filter(args, taxonomy)
     out = ListArgs(
         flt=flt,
         page=_int(args, "page", 1, 1, MAX_PAGE),

@@ -1,24 +1,22 @@
-"""Read-side queries for the API: published data only, stable ordering by id."""
+"""Read-side of the API: published data through the one read path, stable ordering by id."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from registry.extensions import db
-from registry.filters import InitiativeFilter
-from registry.moderation.models import RULE_LEVELS, Theme
-from registry.submissions.models import Initiative, Obstacle
+from registry.moderation.models import RULE_LEVELS
+from registry.published import records
+from registry.published.filters import InitiativeFilter
+from registry.published.sources import PUBLISHED
 from registry.taxonomy import constants
-from registry.taxonomy.constants import InitiativeState
-from registry.taxonomy.models import Dimension, ObstacleArea
+from registry.taxonomy.services import Taxonomy
 
 
 @dataclass
 class Page:
-    items: list
+    items: list[dict[str, Any]]
     total: int
     page: int
     per_page: int
@@ -28,35 +26,25 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def _page(stmt, count_stmt, page: int, per_page: int) -> Page:
-    total = db.session.scalar(count_stmt) or 0
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, total=total, page=page, per_page=per_page)
+# What the list needs of each initiative (the detail reads the whole record).
+LIST_FIELDS = (
+    "id", "reference", "title", "summary", "phase", "start_year", "learners_count",
+    "staff_count", "language", "published_at", "updated_at", "school_name", "brin",
+    "location_number", "sector", "levels", "qualification_codes", "city", "municipality",
+    "province", "website", "latitude", "longitude", "geo_precision",
+)
 
 
 def list_initiatives(flt: InitiativeFilter, page: int, per_page: int) -> Page:
-    ids = flt.initiative_ids().subquery()
-    stmt = (
-        select(Initiative)
-        .where(Initiative.id.in_(select(ids.c.id)))
-        .options(selectinload(Initiative.organisation), selectinload(Initiative.obstacles))
-        .order_by(Initiative.id)
-    )
-    count = select(func.count()).select_from(ids)
-    return _page(stmt, count, page, per_page)
+    ids = records.page_ids(PUBLISHED, flt, page=page, per_page=per_page)
+    items = list(records.initiatives(PUBLISHED, ids=ids, fields=LIST_FIELDS,
+                                     obstacle_fields=("area_code",), obstacles="all",
+                                     dimensions=False))
+    return Page(items=items, total=records.count(PUBLISHED, flt), page=page, per_page=per_page)
 
 
-def get_initiative(initiative_id: int) -> Initiative | None:
-    stmt = (
-        select(Initiative)
-        .where(Initiative.id == initiative_id, Initiative.state == InitiativeState.PUBLISHED)
-        .options(
-            selectinload(Initiative.organisation),
-            selectinload(Initiative.obstacles),
-            selectinload(Initiative.dimensions),
-        )
-    )
-    return db.session.scalar(stmt)
+def get_initiative(initiative_id: int) -> dict[str, Any] | None:
+    return records.initiative(PUBLISHED, initiative_id)
 
 
 def list_obstacles(flt: InitiativeFilter, page: int, per_page: int, *,
@@ -66,29 +54,17 @@ def list_obstacles(flt: InitiativeFilter, page: int, per_page: int, *,
     ``area`` and ``theme`` select initiatives (as on the map) and also narrow the obstacles
     themselves; ``severity`` and ``status`` only narrow the obstacles.
     """
-    conditions = [Obstacle.initiative_id.in_(flt.initiative_ids())]
-    if flt.area:
-        conditions.append(Obstacle.area_code.in_(flt.area))
-    if flt.theme:
-        conditions.append(Obstacle.theme_id.in_(flt.theme))
-    if severity:
-        conditions.append(Obstacle.severity.in_(severity))
-    if status:
-        conditions.append(Obstacle.status.in_(status))
-    stmt = select(Obstacle).where(*conditions).order_by(Obstacle.id)
-    count = select(func.count(Obstacle.id)).where(*conditions)
-    return _page(stmt, count, page, per_page)
+    total, items = records.obstacle_page(PUBLISHED, flt, severity=severity, status=status,
+                                         page=page, per_page=per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
-def list_themes() -> list[Theme]:
-    stmt = select(Theme).options(selectinload(Theme.rules)).order_by(Theme.id)
-    return list(db.session.scalars(stmt))
+def list_themes() -> list[dict[str, Any]]:
+    return sorted(records.themes(PUBLISHED), key=lambda t: t["id"])
 
 
-def get_theme(theme_id: int) -> Theme | None:
-    return db.session.scalar(
-        select(Theme).where(Theme.id == theme_id).options(selectinload(Theme.rules))
-    )
+def get_theme(theme_id: int) -> dict[str, Any] | None:
+    return next((t for t in records.themes(PUBLISHED) if t["id"] == theme_id), None)
 
 
 def _both(label) -> tuple[str, str]:
@@ -122,20 +98,15 @@ TAXONOMY_NAMES = (
 )
 
 
-def taxonomy(name: str) -> list[dict]:
+def taxonomy(name: str, tax: Taxonomy) -> list[dict]:
     """One vocabulary as a list of {code, label_nl, label_en[, description_nl, ...]}."""
     if name == "areas":
-        areas = db.session.scalars(select(ObstacleArea).order_by(ObstacleArea.position))
-        return [{"code": a.code, "label_nl": a.label_nl, "label_en": a.label_en,
-                 "description_nl": a.description_nl or "", "description_en": a.description_en or ""}
-                for a in areas]
-    if name == "dimensions":
-        dims = db.session.scalars(select(Dimension).order_by(Dimension.position))
-        return [{"code": d.code, "label_nl": d.label_nl, "label_en": d.label_en} for d in dims]
-    if name == "sectors":
-        return _from_mapping(constants.SECTORS)
-    if name == "phases":
-        return _from_mapping(constants.PHASES)
+        return [{"code": t.code, "label_nl": t.label_nl, "label_en": t.label_en,
+                 "description_nl": t.description_nl, "description_en": t.description_en}
+                for t in tax.areas]
+    if name in ("dimensions", "sectors", "phases"):
+        return [{"code": t.code, "label_nl": t.label_nl, "label_en": t.label_en}
+                for t in getattr(tax, name)]
     if name == "severities":
         return _from_mapping(constants.SEVERITIES)
     if name == "obstacle_statuses":
@@ -149,11 +120,3 @@ def taxonomy(name: str) -> list[dict]:
                  "label_en": RULE_LEVEL_LABELS.get(code, (code, code))[1]}
                 for code in RULE_LEVELS]
     raise KeyError(name)
-
-
-def area_codes() -> list[str]:
-    return list(db.session.scalars(select(ObstacleArea.code).order_by(ObstacleArea.position)))
-
-
-def dimension_codes() -> list[str]:
-    return list(db.session.scalars(select(Dimension.code).order_by(Dimension.position)))

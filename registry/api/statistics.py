@@ -9,26 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.filters import InitiativeFilter
 from registry.moderation.models import RULE_LEVELS
-from registry.taxonomy.constants import OBSTACLE_STATUSES, PROVINCES, SECTORS
+from registry.published import records
+from registry.published.filters import InitiativeFilter
+from registry.published.sources import Source
+from registry.summary.services import compute_summary
+from registry.taxonomy.constants import OBSTACLE_STATUSES, PROVINCES
+from registry.taxonomy.services import Taxonomy
 
 KEYS = ("meta", "totals", "areas", "themes", "categories", "top_rules", "policy_asks",
         "quarters", "changes")
 META_KEYS = ("source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold")
 
 
-def statistics(flt: InitiativeFilter, snapshot=None) -> dict[str, Any]:
-    from registry.summary.services import compute_summary
-
-    summary = compute_summary(flt, snapshot=snapshot, exact=False)
+def statistics(flt: InitiativeFilter, src: Source) -> dict[str, Any]:
+    summary = compute_summary(flt, src, exact=False)
     out = {key: summary[key] for key in KEYS}
     out["meta"] = {key: summary["meta"].get(key) for key in META_KEYS}
-    if snapshot is None:
+    if src.is_live:
         # "as of now" would change the ETag on every request: give the last change instead.
-        from registry.exports.records import last_change
-
-        changed = last_change()
+        changed = records.last_change(src)
         out["meta"]["data_date"] = changed.isoformat() if changed else None
     return out
 
@@ -38,7 +38,7 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
             "required": list(props) if required is None else required}
 
 
-def statistics_schema() -> dict[str, Any]:
+def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
     integer = {"type": "integer", "minimum": 0}
     counts = {
         "initiatives": integer,
@@ -47,7 +47,7 @@ def statistics_schema() -> dict[str, Any]:
                                    "(except 0) the string \"<N\"."},
         "learners": integer,
         "obstacles": integer,
-        "sectors": {"type": "object", "propertyNames": {"enum": list(SECTORS)},
+        "sectors": {"type": "object", "propertyNames": {"enum": taxonomy.codes("sectors")},
                     "additionalProperties": integer},
         "provinces": {"type": "object", "propertyNames": {"enum": list(PROVINCES)},
                       "additionalProperties": integer},

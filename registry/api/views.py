@@ -14,6 +14,8 @@ The URL map (every route is GET and documented in openapi.py):
 """
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, json, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, NotFound
@@ -22,17 +24,16 @@ from registry.api import params, serializers, services
 from registry.api.openapi import build_spec
 from registry.api.statistics import statistics
 from registry.cache import cached_page
-from registry.errors import _message
+from registry.errors import error_message
 from registry.extensions import csrf, limiter
+from registry.published.snapshots import source_for
+from registry.taxonomy.services import current as current_taxonomy
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-DEFAULT_RATE_LIMIT = "300 per minute"
-
-
 def _rate_limit() -> str:
-    return current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    return current_app.config["API_RATE_LIMIT"]
 
 
 # One budget per IP address for the whole API (not one per route).
@@ -49,8 +50,8 @@ def _json(data, status: int = 200, mimetype: str = "application/json"):
 def problem(status: int, detail: str = "", *, type_: str = "about:blank", title: str = "",
             headers=None, **extra):
     """An RFC 9457 problem details response."""
-    body = {"type": type_, "title": title or _message(status)[0], "status": status,
-            "detail": detail or _message(status)[1], "instance": request.path, **extra}
+    body = {"type": type_, "title": title or error_message(status)[0], "status": status,
+            "detail": detail or error_message(status)[1], "instance": request.path, **extra}
     response = _json(body, status, "application/problem+json")
     for name, value in headers or []:
         if name.lower() != "content-type":
@@ -96,12 +97,8 @@ def api_headers(response):
     return response
 
 
-def _areas_dims() -> dict[str, list[str]]:
-    return {"areas": services.area_codes(), "dimensions": services.dimension_codes()}
-
-
 def _page_links(endpoint: str, page: services.Page, **values) -> dict[str, str | None]:
-    args = request.args.to_dict(flat=False)
+    args: dict[str, Any] = request.args.to_dict(flat=False)
     args.pop("page", None)
 
     def link(number: int) -> str:
@@ -138,7 +135,8 @@ def _initiative_urls(initiative_id: int) -> tuple[str, str]:
 # --- documents ---
 
 def current_spec() -> dict:
-    return build_spec(**_areas_dims(), server_url=url_for("api.index", _external=True).rstrip("/"))
+    return build_spec(current_taxonomy(),
+                      server_url=url_for("api.index", _external=True).rstrip("/"))
 
 
 @bp.route("/")
@@ -168,24 +166,27 @@ def docs():
 @bp.route("/initiatives")
 @cached_page
 def initiatives():
-    args = params.parse_list(request.args, **_areas_dims())
+    args = params.parse_list(request.args, current_taxonomy())
     page = services.list_initiatives(args.flt, args.page, args.per_page)
     return _paged("api.initiatives", page, [
-        serializers.initiative_summary(i, *_initiative_urls(i.id)) for i in page.items
+        serializers.initiative_summary(rec, *_initiative_urls(rec["id"])) for rec in page.items
     ])
 
 
 @bp.route("/initiatives/<int:initiative_id>")
 def initiative(initiative_id: int):
-    item = services.get_initiative(initiative_id) if initiative_id <= params.MAX_ID else None
-    if item is None:
+    rec = services.get_initiative(initiative_id) if initiative_id <= params.MAX_ID else None
+    if rec is None:
         raise NotFound()
-    return _json(serializers.initiative_detail(item, *_initiative_urls(item.id)))
+    order = {code: i for i, code in enumerate(current_taxonomy().codes("dimensions"))}
+    rec["dimensions"] = dict(sorted(rec["dimensions"].items(),
+                                    key=lambda item: order.get(item[0], len(order))))
+    return _json(serializers.initiative_detail(rec, *_initiative_urls(rec["id"])))
 
 
 @bp.route("/obstacles")
 def obstacles():
-    args = params.parse_list(request.args, **_areas_dims(), obstacles=True)
+    args = params.parse_list(request.args, current_taxonomy(), obstacles=True)
     page = services.list_obstacles(args.flt, args.page, args.per_page,
                                    severity=args.severity, status=args.status)
     return _paged("api.obstacles", page, [serializers.obstacle(o) for o in page.items])
@@ -197,7 +198,7 @@ def _theme_url(theme_id: int) -> str:
 
 @bp.route("/themes")
 def themes():
-    return _json({"data": [serializers.theme(t, _theme_url(t.id))
+    return _json({"data": [serializers.theme(t, _theme_url(t["id"]))
                            for t in services.list_themes()]})
 
 
@@ -206,30 +207,26 @@ def theme(theme_id: int):
     item = services.get_theme(theme_id) if theme_id <= params.MAX_ID else None
     if item is None:
         raise NotFound()
-    return _json(serializers.theme(item, _theme_url(item.id)))
+    return _json(serializers.theme(item, _theme_url(item["id"])))
 
 
 @bp.route("/taxonomies")
 def taxonomies():
-    return _json({name: services.taxonomy(name) for name in services.TAXONOMY_NAMES})
+    tax = current_taxonomy()
+    return _json({name: services.taxonomy(name, tax) for name in services.TAXONOMY_NAMES})
 
 
 @bp.route("/taxonomies/<name>")
 def taxonomy(name: str):
     if name not in services.TAXONOMY_NAMES:
         raise NotFound()
-    return _json({"name": name, "data": services.taxonomy(name)})
+    return _json({"name": name, "data": services.taxonomy(name, current_taxonomy())})
 
 
 @bp.route("/statistics", endpoint="statistics")
 def statistics_view():
-    flt = params.parse_filter(request.args, **_areas_dims())
-    code = params.parse_snapshot(request.args)
-    snapshot = None
-    if code is not None:
-        from registry.summary.services import get_snapshot
-
-        snapshot = get_snapshot(code)
-        if snapshot is None:
-            raise NotFound()
-    return _json(statistics(flt, snapshot))
+    flt = params.parse_filter(request.args, current_taxonomy())
+    src = source_for(params.parse_snapshot(request.args))
+    if src is None:
+        raise NotFound()
+    return _json(statistics(flt, src))

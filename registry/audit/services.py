@@ -28,7 +28,8 @@ def record(
         actor = current_user
     event = AuditEvent(
         actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "email", None) or (actor if isinstance(actor, str) else "system"),
+        actor_label=getattr(actor, "email", None)
+        or (actor if isinstance(actor, str) else "system"),
         action=action,
         target_type=target_type,
         target_id=target_id,

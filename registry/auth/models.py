@@ -9,7 +9,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.database import TimestampMixin
-from registry.extensions import db, login_manager
+from registry.extensions import Model, db, login_manager
 
 ROLES = ("advisor", "moderator", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -19,7 +19,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class User(UserMixin, TimestampMixin, db.Model):
+class User(UserMixin, TimestampMixin, Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)

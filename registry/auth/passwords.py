@@ -19,7 +19,9 @@ _DUMMY_HASH: dict[str, str] = {}
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(_normalise(line) for line in lines if line.strip() and not line.startswith("#"))
+    return frozenset(
+        _normalise(line) for line in lines if line.strip() and not line.startswith("#")
+    )
 
 
 def _normalise(password: str) -> str:
@@ -43,7 +45,7 @@ def password_problems(password: str, *, email: str = "") -> list[str]:
 
 
 def _method() -> str:
-    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return current_app.config["PASSWORD_HASH_METHOD"]
 
 
 def hash_password(password: str) -> str:

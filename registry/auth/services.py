@@ -18,8 +18,7 @@ from registry.extensions import db
 
 logger = logging.getLogger(__name__)
 
-SET_PASSWORD_SALT = "set-password"
-DEFAULT_LINK_MAX_AGE = 7 * 24 * 3600  # an invitation link is valid for a week
+SET_PASSWORD_SALT = "set-password"  # noqa: S105 - an itsdangerous salt (namespace), not a secret
 
 
 class AccountError(ValueError):
@@ -61,7 +60,8 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def _fingerprint(user: User) -> str:
     """Changes whenever the password is set (the session token rotates): one-time links."""
-    return hashlib.sha256(f"{user.session_token}:{user.password_hash or ''}".encode()).hexdigest()[:16]
+    material = f"{user.session_token}:{user.password_hash or ''}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def set_password_token(user: User) -> str:
@@ -80,7 +80,7 @@ def set_password_link(user: User) -> str:
 
 
 def user_from_token(token: str) -> User | None:
-    max_age = current_app.config.get("SET_PASSWORD_LINK_MAX_AGE", DEFAULT_LINK_MAX_AGE)
+    max_age = current_app.config["SET_PASSWORD_LINK_MAX_AGE"]
     try:
         payload = _serializer().loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):
@@ -91,7 +91,9 @@ def user_from_token(token: str) -> User | None:
     return user
 
 
-def set_password(user: User, password: str, *, action: str = "user.password_set", actor=None) -> None:
+def set_password(
+    user: User, password: str, *, action: str = "user.password_set", actor=None
+) -> None:
     """Store a new password and rotate the session token: every other session is logged out."""
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
@@ -111,8 +113,7 @@ class LoginResult:
 
 def _lock_settings() -> tuple[int, timedelta]:
     config = current_app.config
-    return (config.get("LOGIN_MAX_FAILURES", 5),
-            timedelta(minutes=config.get("LOGIN_LOCKOUT_MINUTES", 15)))
+    return (config["LOGIN_MAX_FAILURES"], timedelta(minutes=config["LOGIN_LOCKOUT_MINUTES"]))
 
 
 def is_locked(user: User) -> bool:
@@ -196,7 +197,7 @@ def set_active(user: User, active: bool, *, actor) -> None:
 
 def totp_required(user: User) -> bool:
     """With TOTP_ENABLED, admins must use a second factor; others when they enrolled."""
-    if not current_app.config.get("TOTP_ENABLED", False):
+    if not current_app.config["TOTP_ENABLED"]:
         return False
     return bool(user.totp_secret) or user.role == "admin"
 

@@ -1,6 +1,7 @@
 """Staff login, logout and password setting."""
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import (
@@ -19,7 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from registry.audit.services import record
 from registry.auth import services
 from registry.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm, TotpForm
-from registry.auth.models import User
+from registry.auth.models import User, load_user
 from registry.auth.passwords import check_password
 from registry.extensions import db, limiter, login_manager
 
@@ -30,11 +31,11 @@ login_manager.login_message = None  # role_required redirects itself; no English
 
 
 def _ip_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT_IP", "20 per minute;200 per hour")
+    return current_app.config["LOGIN_RATE_LIMIT_IP"]
 
 
 def _account_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute;30 per hour")
+    return current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"]
 
 
 def _account_key() -> str:
@@ -82,7 +83,7 @@ def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(request.args.get("next")) or default_landing(current_user))
     if form.validate_on_submit():
-        result = services.authenticate(form.email.data, form.password.data)
+        result = services.authenticate(form.email.data or "", form.password.data or "")
         if result.ok and result.user is not None:
             user = result.user
             if services.totp_required(user):
@@ -93,7 +94,7 @@ def login():
                 return redirect(url_for("auth.second_factor"))
             return _start_session(user, form.next.data)
         db.session.commit()  # failure counters, lockout and the audit event
-        form.password.errors.append(
+        cast(list, form.password.errors).append(
             _("Deze combinatie van e-mailadres en wachtwoord is niet bekend, of het account "
               "is (tijdelijk) geblokkeerd. Probeer het later opnieuw of vraag een beheerder "
               "om een nieuwe link.")
@@ -108,8 +109,6 @@ def _pending_totp_user() -> User | None:
     raw = session.get("totp_user")
     if not raw:
         return None
-    from registry.auth.models import load_user
-
     return load_user(raw)
 
 
@@ -125,7 +124,7 @@ def second_factor():
     secret = user.totp_secret or session["totp_new_secret"]
     form = TotpForm()
     if form.validate_on_submit():
-        if services.verify_totp(secret, form.code.data):
+        if services.verify_totp(secret, form.code.data or ""):
             next_url = session.get("totp_next") or None
             if enrolling:
                 user.totp_secret = secret
@@ -134,7 +133,7 @@ def second_factor():
         record("login.failure", target_type="user", target_id=user.id, reason="wrong code",
                actor=user)
         db.session.commit()
-        form.code.errors.append(_("Deze code klopt niet. Probeer de volgende code."))
+        cast(list, form.code.errors).append(_("Deze code klopt niet. Probeer de volgende code."))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "auth/totp.html", form=form, enrolling=enrolling,
@@ -166,7 +165,7 @@ def set_password(token: str):
     form = SetPasswordForm()
     form.email_for_check = user.email
     if form.validate_on_submit():
-        services.set_password(user, form.password.data)
+        services.set_password(user, form.password.data or "")
         db.session.commit()
         if current_user.is_authenticated:
             logout_user()
@@ -182,11 +181,11 @@ def change_password():
     form = ChangePasswordForm()
     form.email_for_check = current_user.email
     if form.validate_on_submit():
-        if not check_password(current_user.password_hash, form.current.data):
-            form.current.errors.append(_("Uw huidige wachtwoord klopt niet."))
+        if not check_password(current_user.password_hash, form.current.data or ""):
+            cast(list, form.current.errors).append(_("Uw huidige wachtwoord klopt niet."))
         else:
             user = current_user._get_current_object()
-            services.set_password(user, form.password.data, action="user.password_change")
+            services.set_password(user, form.password.data or "", action="user.password_change")
             db.session.commit()
             login_user(user)  # this session continues with the new token; all others end
             flash(_("Uw wachtwoord is gewijzigd. U bent op alle andere apparaten uitgelogd."),

@@ -11,10 +11,10 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import utcnow
-from registry.extensions import db
+from registry.extensions import Model
 
 
-class ContactRequest(db.Model):
+class ContactRequest(Model):
     """A message from a visitor (another school) to an initiative's contact, relayed by mail.
 
     The contact sees the sender's name, school and message, not the address; when the contact
@@ -39,7 +39,7 @@ class ContactRequest(db.Model):
     initiative = relationship("Initiative")
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """A (double opt-in) request to be mailed when a new initiative with these topics appears."""
 
     __tablename__ = "subscription"
@@ -57,7 +57,7 @@ class Subscription(db.Model):
     )
 
 
-class SubscriptionTopic(db.Model):
+class SubscriptionTopic(Model):
     """One theme or one obstacle area a subscription follows."""
 
     __tablename__ = "subscription_topic"
@@ -75,7 +75,7 @@ class SubscriptionTopic(db.Model):
     theme = relationship("Theme")
 
 
-class SubscriptionNotice(db.Model):
+class SubscriptionNotice(Model):
     """An initiative a subscription was already mailed about (never twice)."""
 
     __tablename__ = "subscription_notice"

@@ -1,7 +1,8 @@
 """Connecting schools: similar initiatives, relayed messages, digest subscriptions.
 
-Plain functions taking data; they add rows and queue mail but never commit (the caller does,
-then calls ``registry.mail.sender.send_now`` on the returned messages).
+Plain functions taking data; they add rows and queue mail in the caller's transaction but
+never commit (the caller does; the mail goes out after the commit, see registry.mail).
+Subscribers hear about newly published initiatives through ``registry.connect.receivers``.
 """
 from __future__ import annotations
 
@@ -9,14 +10,28 @@ import hashlib
 import logging
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, case, distinct, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Row,
+    and_,
+    case,
+    delete,
+    distinct,
+    func,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import selectinload
 
 from registry.audit.services import record
@@ -30,11 +45,12 @@ from registry.database import utcnow
 from registry.extensions import db
 from registry.mail.models import OutboxMessage
 from registry.mail.services import queue_mail
-from registry.manage.services import absolute_url
 from registry.moderation.models import Theme
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
 from registry.taxonomy.constants import InitiativeState
-from registry.taxonomy.models import ObstacleArea
+from registry.taxonomy.services import Term
+from registry.taxonomy.services import current as current_taxonomy
+from registry.urls import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +79,7 @@ class Similar:
 
 def distance_km(a: Organisation, b: Organisation) -> float | None:
     """Great-circle distance between two schools (None when one is not located)."""
-    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+    if a.latitude is None or a.longitude is None or b.latitude is None or b.longitude is None:
         return None
     lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
     h = (math.sin((lat2 - lat1) / 2) ** 2
@@ -95,15 +111,15 @@ def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> lis
         select(Initiative)
         .where(Initiative.id.in_(best))
         .options(selectinload(Initiative.organisation),
-                 selectinload(Initiative.obstacles).selectinload(Obstacle.theme),
-                 selectinload(Initiative.obstacles).selectinload(Obstacle.area))
+                 selectinload(Initiative.obstacles).selectinload(Obstacle.theme))
     )
+    taxonomy = current_taxonomy()
     out = []
     for other in db.session.scalars(stmt):
         shared_themes = {o.theme_id: o.theme.title for o in other.obstacles
                          if o.theme_id in themes and o.theme is not None}
-        shared_areas = {o.area_code: o.area.label for o in other.obstacles
-                        if o.area_code in areas and o.area is not None}
+        shared_areas = {o.area_code: taxonomy.label("areas", o.area_code)
+                        for o in other.obstacles if o.area_code in areas}
         same_sector = other.organisation.sector == org.sector
         km = distance_km(org, other.organisation)
         score = 3 * len(shared_themes) + len(shared_areas) + int(same_sector)
@@ -143,12 +159,11 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
     if limit <= 0:
         return []
     org = initiative.organisation
-    located = org.latitude is not None and org.longitude is not None
     shared_themes = func.count(distinct(case((Obstacle.theme_id.in_(themes), Obstacle.theme_id))))
     shared_areas = func.count(distinct(case((Obstacle.area_code.in_(areas), Obstacle.area_code))))
-    score_rest = case((Organisation.sector == org.sector, 1), else_=0)
-    nearby = None
-    if located:
+    score_rest: ColumnElement[int] = case((Organisation.sector == org.sector, 1), else_=0)
+    nearby = None  # stays None for an unlocated school
+    if org.latitude is not None and org.longitude is not None:
         km_lat = 111.195  # km per degree of latitude (and of longitude at the equator)
         km_lon = km_lat * math.cos(math.radians(org.latitude))
         dy = (Organisation.latitude - org.latitude) * km_lat
@@ -164,7 +179,7 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
                       dy * dy + dx * dx <= NEARBY_KM * NEARBY_KM)
         score_rest = score_rest + case((nearby, 2), else_=0)
 
-    def ranked(candidates) -> list:
+    def ranked(candidates) -> Sequence[Row]:
         """The best ``limit`` of ``candidates`` (None: everyone) as (id, score, published_at)."""
         agg = (
             select(Obstacle.initiative_id.label("iid"), shared_themes.label("t"),
@@ -173,11 +188,11 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
         )
         if candidates is not None:
             agg = agg.where(Obstacle.initiative_id.in_(candidates))
-        agg = agg.group_by(Obstacle.initiative_id).subquery()
-        score = 3 * agg.c.t + agg.c.a + score_rest
+        sub = agg.group_by(Obstacle.initiative_id).subquery()
+        score = 3 * sub.c.t + sub.c.a + score_rest
         return db.session.execute(
             select(Initiative.id, score, Initiative.published_at)
-            .join(agg, agg.c.iid == Initiative.id)
+            .join(sub, sub.c.iid == Initiative.id)
             .join(Organisation, Initiative.organisation_id == Organisation.id)
             .where(Initiative.state == InitiativeState.PUBLISHED, Initiative.id != initiative.id)
             .order_by(score.desc(), Initiative.published_at.desc().nulls_last(), Initiative.id)
@@ -216,14 +231,14 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
     # statements are only built for the groups that are needed (building costs ~1 ms each).
     groups: list = []
     for k in range(len(themes), 0, -1):
-        if located:
+        if nearby is not None:  # located
             groups.append((lambda k=k: where_located(sharing(k), nearby),
                            3 * k + most_rest + 2))
             groups.append((lambda k=k: where_located(sharing(k), not_(nearby)),
                            3 * k + most_rest))
         else:
             groups.append((lambda k=k: sharing(k), 3 * k + most_rest))
-    if located:
+    if nearby is not None:  # located
         # No shared theme but nearby (these can be thousands): same sector first.
         def near(same: bool):
             stmt = (select(Initiative.id)
@@ -245,7 +260,7 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
     return [row[0] for row in ranked(None)]
 
 
-def _merge(best: list, rows: list, limit: int) -> list:
+def _merge(best: list, rows: Sequence[Row], limit: int) -> list:
     """The first ``limit`` of both, in the ranking's order: score, then most recently
     published (never published last), then id."""
     merged = sorted([*best, *rows], key=lambda r: r[0])
@@ -262,18 +277,10 @@ def accepts_messages(initiative: Initiative) -> bool:
                 and not contact.erased_at and contact.email)
 
 
-MAX_MESSAGES_PER_INITIATIVE_PER_DAY = 10
-
-
 def inbox_full(initiative: Initiative) -> bool:
     """True when this contact already got the daily maximum of relayed messages (a flood from
     many addresses would get past the per-IP rate limit)."""
-    from datetime import timedelta
-
-    from sqlalchemy import func
-
-    limit = int(current_app.config.get("CONTACT_MAX_PER_DAY",
-                                       MAX_MESSAGES_PER_INITIATIVE_PER_DAY))
+    limit = int(current_app.config["CONTACT_MAX_PER_DAY"])
     since = utcnow() - timedelta(days=1)
     count = db.session.scalar(select(func.count(ContactRequest.id)).where(
         ContactRequest.initiative_id == initiative.id, ContactRequest.created_at >= since))
@@ -318,7 +325,8 @@ def relay_message(initiative: Initiative, data: MessageData) -> tuple[ContactReq
     The mail shows the sender's name, school and message but not the address; it links to a
     private reply page and to an opt-out. Audit-logged (actor 'system', no personal data).
     """
-    if not accepts_messages(initiative):
+    contact = initiative.contact
+    if contact is None or not accepts_messages(initiative):
         raise PermissionError("this contact does not accept messages")
     token = secrets.token_urlsafe(32)
     request_row = ContactRequest(
@@ -328,7 +336,6 @@ def relay_message(initiative: Initiative, data: MessageData) -> tuple[ContactReq
     )
     db.session.add(request_row)
     db.session.flush()
-    contact = initiative.contact
     language = initiative.language or "nl"
     with force_locale(language):
         subject = _("Bericht van een andere school over “%(title)s”",
@@ -387,10 +394,9 @@ def set_accepts_messages(contact: Contact, value: bool, *, reason: str = "") -> 
 
 
 # ------------------------------------------------------------------ digest subscriptions
-def topic_choices() -> tuple[list[Theme], list[ObstacleArea]]:
+def topic_choices() -> tuple[list[Theme], list[Term]]:
     themes = list(db.session.scalars(select(Theme).order_by(Theme.area_code, Theme.title)))
-    areas = list(db.session.scalars(select(ObstacleArea).order_by(ObstacleArea.position)))
-    return themes, areas
+    return themes, list(current_taxonomy().areas)
 
 
 def subscribe(email: str, *, theme_ids: list[int], area_codes: list[str],
@@ -421,8 +427,8 @@ def topic_labels(sub: Subscription) -> list[str]:
         if topic.theme_id is not None and topic.theme is not None:
             labels.append(_("thema: %(title)s", title=topic.theme.title))
         elif topic.area_code:
-            area = db.session.get(ObstacleArea, topic.area_code)
-            labels.append(_("gebied: %(label)s", label=area.label if area else topic.area_code))
+            labels.append(_("gebied: %(label)s",
+                            label=current_taxonomy().label("areas", topic.area_code)))
     return labels
 
 
@@ -519,8 +525,7 @@ def notify_subscribers(initiative: Initiative) -> list[OutboxMessage]:
 def _label_for(topic: SubscriptionTopic) -> str:
     if topic.theme_id is not None and topic.theme is not None:
         return _("thema: %(title)s", title=topic.theme.title)
-    area = db.session.get(ObstacleArea, topic.area_code) if topic.area_code else None
-    return _("gebied: %(label)s", label=area.label if area else (topic.area_code or ""))
+    return _("gebied: %(label)s", label=current_taxonomy().label("areas", topic.area_code))
 
 
 # ------------------------------------------------------------------ retention
@@ -532,14 +537,10 @@ def purge_old(now=None) -> dict[str, int]:
     """Delete relayed messages older than MESSAGE_RETENTION_DAYS and subscriptions never
     confirmed within UNCONFIRMED_SUBSCRIPTION_DAYS (personal data is kept no longer than
     needed). Not committed."""
-    from datetime import timedelta
-
-    from sqlalchemy import delete
-
     now = now or utcnow()
-    messages = db.session.execute(delete(ContactRequest).where(
+    messages = cast(CursorResult, db.session.execute(delete(ContactRequest).where(
         ContactRequest.created_at < now - timedelta(days=MESSAGE_RETENTION_DAYS)
-    )).rowcount or 0
+    ))).rowcount or 0
     stale = list(db.session.scalars(select(Subscription).where(
         Subscription.confirmed_at.is_(None),
         Subscription.created_at < now - timedelta(days=UNCONFIRMED_SUBSCRIPTION_DAYS),

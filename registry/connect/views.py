@@ -19,7 +19,6 @@ from flask_babel import gettext as _
 from registry.connect import services
 from registry.connect.forms import ConfirmForm, MessageForm, ReplyForm, SubscribeForm
 from registry.extensions import db
-from registry.mail.sender import send_now
 from registry.public.services import get_published
 from registry.security.antispam import rate_limit
 
@@ -47,7 +46,7 @@ def _render_message_form(initiative, form, status: int = 200):
 
 
 def _message_rate_limited(message: str):
-    initiative = _published_or_404(request.view_args["initiative_id"])
+    initiative = _published_or_404((request.view_args or {})["initiative_id"])
     form = MessageForm()
     form.form_errors.append(message)
     return render_template("connect/message_form.html", initiative=initiative, form=form)
@@ -69,13 +68,12 @@ def message(initiative_id: int):
                 "Probeer het morgen opnieuw; uw bericht is nog niet verstuurd."))
             return _render_message_form(initiative, form, 429)
         data = services.MessageData(
-            sender_name=form.name.data, sender_school=form.school.data or "",
-            sender_email=form.email.data, message=form.message.data,
+            sender_name=form.name.data or "", sender_school=form.school.data or "",
+            sender_email=form.email.data or "", message=form.message.data or "",
             language=str(get_locale() or "nl"),
         )
-        _row, mail = services.relay_message(initiative, data)
+        services.relay_message(initiative, data)
         db.session.commit()
-        send_now([mail])
         return redirect(url_for("connect.message_sent", initiative_id=initiative.id))
     return _render_message_form(initiative, form)
 
@@ -95,9 +93,8 @@ def reply(token: str):
     form = ReplyForm()
     if row.replied_at is None and request.method == "POST":
         if form.validate():
-            mail = services.reply_to_request(row, form.message.data)
+            services.reply_to_request(row, form.message.data or "")
             db.session.commit()
-            send_now([mail])
             flash(_("Uw antwoord is verstuurd."), "success")
             return redirect(url_for("connect.reply", token=token))
         return render_template("connect/reply.html", row=row, form=form), 422
@@ -155,11 +152,9 @@ def subscribe():
     if request.method == "POST":
         if not form.validate():
             return render_template("connect/subscribe.html", form=form), 422
-        _sub, mail = services.subscribe(form.email.data, theme_ids=form.themes.data,
-                                        area_codes=form.areas.data,
-                                        language=str(get_locale() or "nl"))
+        services.subscribe(form.email.data or "", theme_ids=form.themes.data or [],
+                           area_codes=form.areas.data or [], language=str(get_locale() or "nl"))
         db.session.commit()
-        send_now([mail])
         return render_template("connect/subscribe_sent.html", email=form.email.data)
     return render_template("connect/subscribe.html", form=form)
 

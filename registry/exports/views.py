@@ -7,7 +7,6 @@ from urllib.parse import quote
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     render_template,
     request,
@@ -23,11 +22,19 @@ from registry.audit.services import record
 from registry.auth.decorators import role_required
 from registry.exports import services
 from registry.exports.forms import ContactExportForm
-from registry.exports.records import DataSource
 from registry.extensions import db
-from registry.filters import InitiativeFilter
-from registry.submissions.models import Contact, Initiative
-from registry.submissions.services import area_choices, dimension_list
+from registry.published import records
+from registry.published.filters import InitiativeFilter
+from registry.published.snapshots import list_snapshots
+from registry.published.sources import PUBLISHED, Source
+from registry.published.web import (
+    current_filter,
+    current_source,
+    detail_link,
+    sees_exact_figures,
+)
+from registry.submissions.models import Contact, Initiative, Organisation
+from registry.taxonomy.services import current as current_taxonomy
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 
@@ -37,36 +44,6 @@ FORMATS = {
     "geojson": "application/geo+json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def current_filter() -> InitiativeFilter:
-    return InitiativeFilter.from_args(
-        request.args, areas={c for c, _ in area_choices()},
-        dimensions={d.code for d in dimension_list()},
-    )
-
-
-def current_source() -> DataSource:
-    """Live data, or the snapshot named in ``?snapshot=`` (404 when it does not exist)."""
-    from registry.summary.services import get_snapshot
-
-    code = (request.args.get("snapshot") or "").strip()
-    if not code:
-        return DataSource()
-    snapshot = get_snapshot(code)
-    if snapshot is None:
-        abort(404)
-    return DataSource(snapshot)
-
-
-def sees_exact_figures() -> bool:
-    return bool(current_user.is_authenticated and current_user.has_role("advisor"))
-
-
-def detail_link():
-    base = current_app.config["BASE_URL"].rstrip("/")
-    prefix = url_for("public.initiative", initiative_id=0)[:-1]
-    return lambda initiative_id: f"{base}{prefix}{initiative_id}"
 
 
 def _headers(name: str, meta: dict) -> dict[str, str]:
@@ -82,71 +59,73 @@ def _headers(name: str, meta: dict) -> dict[str, str]:
 @bp.route("/<any(initiatieven, knelpunten, themas):dataset>.<any(csv, xlsx, json, geojson):fmt>")
 def export(dataset: str, fmt: str):
     flt = current_filter()
-    source = current_source()
+    src = current_source()
+    tax = current_taxonomy()
     exact = sees_exact_figures()
     threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
-    meta = {**source.meta(flt), "dataset": dataset, "exact": exact,
+    meta = {**src.meta(flt), "dataset": dataset, "exact": exact,
             "dictionary": url_for("exports.dictionary", _external=True),
             "licence": "CC BY 4.0"}
     link = detail_link()
-    themes = source.themes()
-
-    def rows_for(name: str):
-        if name == "initiatieven":
-            return services.initiative_rows(source.initiatives(flt), flt, link)
-        if name == "knelpunten":  # obstacle rows never read the dimensions
-            return services.obstacle_rows(source.initiatives(flt, dimensions=False), flt,
-                                          themes, link)
-        return iter(services.theme_rows(source.initiatives(flt), flt, themes, exact, threshold))
-
+    themes = records.themes(src)
+    rows = services.Rows(tax, themes, link)
+    columns = services.datasets(tax)[dataset]
     name = services.file_name(dataset, meta, fmt)
     headers = _headers(name, meta)
     if fmt == "xlsx":
-        order = [dataset] + [d for d in services.DATASETS if d != dataset]
+        order = [dataset] + [d for d in services.DATASET_NAMES if d != dataset]
         out = services.datasets_to_xlsx(
-            order, source.initiatives(flt), flt, themes, link, exact, threshold, meta,
-            title=f"Register gepersonaliseerd leren: {dataset}")
+            order, records.initiatives(src, flt), flt, tax, themes, link, exact, threshold,
+            meta, title=f"Register gepersonaliseerd leren: {dataset}")
         response = send_file(out, mimetype=FORMATS[fmt], as_attachment=True, download_name=name)
         for key in ("X-Data-Source", "X-Data-Date", "X-Data-Filter", "Cache-Control"):
             response.headers[key] = headers[key]
         return response
+
+    def dataset_rows():
+        if dataset == "initiatieven":
+            return rows.initiatives(records.initiatives(src, flt))
+        if dataset == "knelpunten":  # obstacle rows never read the dimensions
+            return rows.obstacles(records.initiatives(src, flt, dimensions=False))
+        return iter(services.theme_rows(records.initiatives(src, flt, dimensions=False), flt,
+                                        tax, themes, exact, threshold))
+
     if fmt == "csv":
         sep = ";" if request.args.get("sep") in (";", "semicolon", "puntkomma") else ","
-        body = services.to_csv(rows_for(dataset), services.DATASETS[dataset], sep=sep)
+        body = services.to_csv(dataset_rows(), columns, sep=sep)
     elif fmt == "json":
-        body = services.to_json(rows_for(dataset), meta)
+        body = services.to_json(dataset_rows(), meta)
     else:
         if dataset == "initiatieven":
-            features = services.point_features(rows_for(dataset), "initiatief_id")
+            features = services.point_features(dataset_rows(), "initiatief_id")
         elif dataset == "knelpunten":
-            features = _obstacle_features(source, flt, themes, link)
+            features = _obstacle_features(src, flt, rows)
         else:
-            features = services.theme_features(list(rows_for(dataset)),
-                                               _theme_locations(source, flt))
+            features = services.theme_features(list(dataset_rows()),
+                                               _theme_locations(src, flt))
         body = services.to_geojson(features, meta)
     return Response(stream_with_context(body), mimetype=FORMATS[fmt], headers=headers)
 
 
-def _obstacle_features(source: DataSource, flt: InitiativeFilter, themes, link):
+def _obstacle_features(src: Source, flt: InitiativeFilter, rows: services.Rows):
     """Obstacles sit at their school: one pass over the records, coordinates included."""
-    for rec in source.initiatives(flt, dimensions=False):
+    for rec in records.initiatives(src, flt, dimensions=False):
         lat, lon = rec["school"]["latitude"], rec["school"]["longitude"]
-        rows = services.obstacle_rows([rec], flt, themes, link)
         yield from services.point_features(
-            ({**row, "breedtegraad": lat, "lengtegraad": lon} for row in rows), "knelpunt_id")
+            ({**row, "breedtegraad": lat, "lengtegraad": lon} for row in rows.obstacles_of(rec)),
+            "knelpunt_id")
 
 
-def _theme_locations(source: DataSource, flt: InitiativeFilter) -> dict[int, list[list[float]]]:
-    from registry.exports.records import obstacle_in_scope
-
+def _theme_locations(src: Source, flt: InitiativeFilter) -> dict[int, list[list[float]]]:
     out: dict[int, list[list[float]]] = {}
-    for rec in source.initiatives(flt):
+    for rec in records.initiatives(src, flt, fields=("id", "latitude", "longitude"),
+                                   obstacle_fields=("theme_id",), dimensions=False):
         lat, lon = rec["school"]["latitude"], rec["school"]["longitude"]
         if lat is None or lon is None:
             continue
         point = [round(lon, 6), round(lat, 6)]
         for o in rec["obstacles"]:
-            if o["theme_id"] is not None and obstacle_in_scope(flt, o):
+            if o["theme_id"] is not None:
                 points = out.setdefault(o["theme_id"], [])
                 if point not in points:
                     points.append(point)
@@ -157,10 +136,8 @@ def _theme_locations(source: DataSource, flt: InitiativeFilter) -> dict[int, lis
 @bp.route("/woordenboek")
 def dictionary():
     flt = current_filter()
-    from registry.summary.services import list_snapshots
-
     return render_template(
-        "exports/dictionary.html", datasets=services.DATASETS, flt=flt,
+        "exports/dictionary.html", datasets=services.datasets(current_taxonomy()), flt=flt,
         args=flt.to_args(), snapshots=list_snapshots(),
         snapshot=(request.args.get("snapshot") or "").strip(),
     )
@@ -173,18 +150,18 @@ def contacts():
     flt = current_filter()
     form = ContactExportForm()
     count = db.session.scalar(
-        flt.apply(select(func.count(Initiative.id)))
-        .where(Initiative.id == Contact.initiative_id, Contact.erased_at.is_(None))
+        select(func.count(Initiative.id)).join(Organisation).join(Contact)
+        .where(PUBLISHED.scope, *flt.where(PUBLISHED), Contact.erased_at.is_(None))
     ) or 0
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("exports/contacts.html", form=form, flt=flt, count=count), status
     fmt = form.format.data
-    record("export.contacts", target_type="export", reason=form.purpose.data,
+    record("export.contacts", target_type="export", reason=form.purpose.data or "",
            after={"filter": flt.describe(), "count": count, "format": fmt})
     db.session.commit()
     rows = services.contact_rows(_with_contacts(flt))
-    meta = {**DataSource().meta(flt), "dataset": "contactgegevens", "purpose": form.purpose.data,
+    meta = {**PUBLISHED.meta(flt), "dataset": "contactgegevens", "purpose": form.purpose.data,
             "exported_by": current_user.email}
     name = services.file_name("contactgegevens", meta, fmt)
     if fmt == "xlsx":
@@ -200,7 +177,7 @@ def contacts():
 def _with_contacts(flt: InitiativeFilter):
     """Lazily (the query runs when the response body is produced), in batches."""
     yield from db.session.scalars(
-        flt.apply(select(Initiative))
+        select(Initiative).join(Organisation).where(PUBLISHED.scope, *flt.where(PUBLISHED))
         .options(selectinload(Initiative.contact), selectinload(Initiative.organisation))
         .order_by(Initiative.id).execution_options(yield_per=500)
     )

@@ -19,7 +19,7 @@ def register(app: Flask) -> None:
         from registry.geo.services import backlog, locate_organisation
 
         items = backlog(include_failed=not only_new, limit=limit)
-        online = not offline and bool(app.config.get("GEOCODER_ONLINE"))
+        online = not offline and bool(app.config["GEOCODER_ONLINE"])
         resolved = failed = 0
         for org in items:
             if locate_organisation(org, online=online):

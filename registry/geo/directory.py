@@ -192,8 +192,8 @@ class Directory:
             add(s for _, pc, s in self._search_keys if pc.startswith(compact))
         words = normalise_text(raw).split()
         if words and len(results) < limit:
-            starts = []
-            contains = []
+            starts: list[School] = []
+            contains: list[School] = []
             for key, _pc, s in self._search_keys:
                 if all(w in key for w in words):
                     (starts if key.startswith(words[0]) else contains).append(s)
@@ -252,7 +252,7 @@ def data_dir() -> Path:
     """The folder with the offline data (config GEO_DATA_DIR, default: the shipped copy)."""
     from flask import current_app, has_app_context
 
-    if has_app_context() and current_app.config.get("GEO_DATA_DIR"):
+    if has_app_context() and current_app.config["GEO_DATA_DIR"]:
         return Path(current_app.config["GEO_DATA_DIR"])
     return DATA_DIR
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3
 from wtforms.validators import Length, Optional, ValidationError
 
+from registry.geo.directory import directory
 from registry.taxonomy import constants
 
 
@@ -28,8 +29,6 @@ def parse_coordinate(value: str | None) -> float | None:
 
 def validate_point(latitude: str | None, longitude: str | None) -> tuple[float, float] | None:
     """Both empty -> None; both valid and inside the Netherlands -> (lat, lon); else ValueError."""
-    from registry.geo.directory import directory
-
     if not (latitude or "").strip() and not (longitude or "").strip():
         return None
     lat, lon = parse_coordinate(latitude), parse_coordinate(longitude)

@@ -7,10 +7,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.database import utcnow
-from registry.extensions import db
+from registry.extensions import Model
 
 
-class GeocodeCache(db.Model):
+class GeocodeCache(Model):
     """One geocoder query and its answer; ``found`` False caches a miss too."""
 
     __tablename__ = "geocode_cache"

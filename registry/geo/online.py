@@ -50,13 +50,13 @@ _geocoders: dict[tuple, RateLimiter] = {}
 def _settings() -> tuple:
     cfg = current_app.config
     return (
-        cfg.get("GEOCODER_PROVIDER", "nominatim"),
-        cfg.get("GEOCODER_DOMAIN"),
-        cfg.get("GEOCODER_SCHEME", "https"),
-        cfg.get("GEOCODER_USER_AGENT"),
-        float(cfg.get("GEOCODER_TIMEOUT", 5)),
-        float(cfg.get("GEOCODER_MIN_DELAY", 1)),
-        int(cfg.get("GEOCODER_MAX_RETRIES", 2)),
+        cfg["GEOCODER_PROVIDER"],
+        cfg["GEOCODER_DOMAIN"],
+        cfg["GEOCODER_SCHEME"],
+        cfg["GEOCODER_USER_AGENT"],
+        float(cfg["GEOCODER_TIMEOUT"]),
+        float(cfg["GEOCODER_MIN_DELAY"]),
+        int(cfg["GEOCODER_MAX_RETRIES"]),
     )
 
 
@@ -74,8 +74,8 @@ def rate_limited_geocode() -> RateLimiter:
             geocoder = geocoder_class(**kwargs)
             limiter = RateLimiter(
                 geocoder.geocode, min_delay_seconds=min_delay, max_retries=retries,
-                error_wait_seconds=max(min_delay, float(
-                    current_app.config.get("GEOCODER_ERROR_WAIT", min_delay))),
+                error_wait_seconds=max(min_delay,
+                                       float(current_app.config["GEOCODER_ERROR_WAIT"])),
                 swallow_exceptions=False,
             )
             _geocoders[key] = limiter
@@ -106,12 +106,12 @@ def geocode(query: str) -> OnlineResult | None:
     query = query[:400]
     cached = db.session.scalar(select(GeocodeCache).where(GeocodeCache.query == query))
     if cached is not None:
-        if cached.found:
+        if cached.found and cached.latitude is not None and cached.longitude is not None:
             return OnlineResult(cached.latitude, cached.longitude, cached.precision or "address",
                                 cached.address, cached=True)
         if utcnow() - as_utc(cached.created_at) < MISS_TTL:
             return None
-    kwargs = {"exactly_one": True}
+    kwargs: dict[str, bool | str] = {"exactly_one": True}
     if provider == "nominatim":
         kwargs["country_codes"] = "nl"
     try:

@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
+from rapidfuzz import fuzz
 from sqlalchemy import select
 
 from registry.extensions import db
 from registry.geo.directory import School, directory, normalise_pc, normalise_text
+from registry.geo.online import GeocoderUnavailable, build_query, geocode
 from registry.submissions.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -38,10 +40,6 @@ def _name_matches(typed: str, school: School) -> bool:
         return False
     if a in b or b in a:
         return True
-    try:
-        from rapidfuzz import fuzz
-    except ImportError:  # pragma: no cover - rapidfuzz is a dependency
-        return False
     return fuzz.token_set_ratio(a, b) >= 85
 
 
@@ -73,12 +71,15 @@ def find_school(org: Organisation) -> School | None:
 def _offline(org: Organisation) -> Location | None:
     d = directory()
     school = find_school(org)
-    if school is not None and school.latitude is not None:
+    if school is not None and school.latitude is not None and school.longitude is not None:
         return Location(school.latitude, school.longitude, "school", "address")
     institution = d.mbo_by_brin(org.brin)
     pc = normalise_pc(org.postcode)
-    if institution is not None and institution.latitude is not None and (
-        len(pc) < 4 or normalise_pc(institution.postcode)[:4] == pc[:4]
+    if (
+        institution is not None
+        and institution.latitude is not None
+        and institution.longitude is not None
+        and (len(pc) < 4 or normalise_pc(institution.postcode)[:4] == pc[:4])
     ):
         return Location(institution.latitude, institution.longitude, "mbo", "postcode")
     centroid = d.pc4_centroid(pc)
@@ -88,8 +89,6 @@ def _offline(org: Organisation) -> Location | None:
 
 
 def _online(org: Organisation) -> Location | None:
-    from registry.geo.online import GeocoderUnavailable, build_query, geocode
-
     if not org.street and not org.city and not org.postcode:
         return None
     try:
@@ -141,11 +140,11 @@ def locate_organisation(org: Organisation, online: bool = False) -> bool:
         location = _offline(org)
         if location is not None and _apply(org, location):
             return True
-        if online and current_app.config.get("GEOCODER_ONLINE"):
+        if online and current_app.config["GEOCODER_ONLINE"]:
             location = _online(org)
             if location is not None and _apply(org, location):
                 return True
-    except Exception:  # noqa: BLE001 - geocoding must never break the caller
+    except Exception:  # geocoding must never break the caller
         logger.exception("Geocoding failed for organisation %s", getattr(org, "id", None))
     _flag(org)
     return False

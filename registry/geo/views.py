@@ -42,7 +42,7 @@ LOCATION_FIELDS = ("latitude", "longitude", "municipality", "province", "geo_sou
 
 
 def _lookup_limit() -> str:
-    return current_app.config.get("SCHOOL_LOOKUP_RATE_LIMIT", "120 per minute")
+    return current_app.config["SCHOOL_LOOKUP_RATE_LIMIT"]
 
 
 @bp.route("/geo/scholen")
@@ -104,7 +104,7 @@ def edit_location(initiative_id: int):
             return redirect(url_for("geo.edit_location", initiative_id=initiative.id))
         status = 422
     return render_template("geo/location.html", initiative=initiative, org=org, form=form,
-                           tile_url=current_app.config.get("MAP_TILE_URL", ""),
-                           tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION", ""),
+                           tile_url=current_app.config["MAP_TILE_URL"],
+                           tile_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
                            GEO_SOURCES=GEO_SOURCES, GEO_PRECISIONS=GEO_PRECISIONS,
                            GEO_STATUSES=GEO_STATUSES), status

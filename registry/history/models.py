@@ -7,13 +7,13 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import utcnow
-from registry.extensions import db
+from registry.extensions import Model
 
 ACTOR_TYPES = ("submitter", "moderator", "system")
 REVISION_STATUSES = ("applied", "pending", "approved", "discarded")
 
 
-class Revision(db.Model):
+class Revision(Model):
     """One change to an initiative.
 
     ``data`` is a full snapshot of the entry's public content after the change (for a pending

@@ -7,10 +7,10 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import utcnow
-from registry.extensions import db
+from registry.extensions import Model
 
 
-class ManageToken(db.Model):
+class ManageToken(Model):
     """One manage link of an initiative. The token itself is only ever in the e-mail."""
 
     __tablename__ = "manage_token"

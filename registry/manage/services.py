@@ -1,113 +1,42 @@
 """The submitter's side: confirmation, manage links, edits, withdrawal and AVG rights.
 
-Plain functions that never commit (views and CLI commands do). Public interface used by
-other domains: ``issue_manage_link(initiative) -> str`` (absolute URL, e.g. for the
-moderators' "please update your entry" mail) and ``queue_manage_link_mail``.
+Plain functions that never commit (views and CLI commands do); they announce what happened
+(``registry.events``), and the mails to the contact are written by the receivers in
+``registry.manage.notifications``.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
-from flask import current_app, render_template
-from flask_babel import force_locale
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 
+from registry import events
 from registry.audit.services import record
 from registry.database import as_utc, utcnow
+from registry.events import EntryChange
 from registry.extensions import db
 from registry.history import services as history
 from registry.history.models import Revision
 from registry.mail.models import OutboxMessage
-from registry.mail.services import queue_mail
+from registry.manage import notifications
 from registry.manage.models import ManageToken
+from registry.manage.notifications import queue_manage_link_mail  # noqa: F401 - used by views
+from registry.manage.tokens import (  # noqa: F401 - the manage domain's public interface
+    check_confirmation,
+    confirmation_token,
+    hash_token,
+    initiative_for_manage_token,
+    issue_manage_link,
+)
 from registry.submissions.models import Contact, Initiative, Organisation
 from registry.submissions.services import InitiativeData, apply_initiative_data
 from registry.taxonomy.constants import InitiativeState
 
 logger = logging.getLogger(__name__)
 
-CONFIRM_MAX_AGE = 7 * 24 * 3600  # confirmation links expire after 7 days
-CONFIRM_SALT = "registry.manage.confirm"
 PURGE_AFTER_DAYS = 30
-
-
-# --------------------------------------------------------------------------- URLs and tokens
-def absolute_url(endpoint: str, **values) -> str:
-    """An absolute URL under config BASE_URL (works outside a request, e.g. in the CLI)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def issue_manage_link(initiative: Initiative) -> str:
-    """Create a new private manage token for ``initiative`` and return its absolute URL.
-
-    Only the SHA-256 hash is stored; the URL must go straight into a mail. Not committed.
-    """
-    token = secrets.token_urlsafe(32)
-    db.session.add(ManageToken(initiative_id=initiative.id, token_hash=hash_token(token)))
-    return absolute_url("manage.overview", token=token)
-
-
-def initiative_for_manage_token(token: str) -> Initiative | None:
-    """The initiative a (non-revoked) manage token belongs to; notes when it was used."""
-    if not token or len(token) > 100:
-        return None
-    row = db.session.scalar(
-        select(ManageToken).where(ManageToken.token_hash == hash_token(token),
-                                  ManageToken.revoked_at.is_(None))
-    )
-    if row is None:
-        return None
-    row.last_used_at = utcnow()
-    return row.initiative
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
-
-
-def confirmation_token(initiative: Initiative) -> str:
-    return _serializer().dumps({"i": initiative.id})
-
-
-def check_confirmation(token: str, max_age: int = CONFIRM_MAX_AGE) -> tuple[str, Initiative | None]:
-    """("ok" | "used" | "expired" | "invalid", initiative).
-
-    "used": the entry was already confirmed (the link is one-time); "expired": the signature is
-    genuine but older than ``max_age`` (the initiative is returned so a new link can be sent).
-    """
-    serializer = _serializer()
-    try:
-        payload = serializer.loads(token, max_age=max_age)
-        status = "ok"
-    except SignatureExpired:
-        valid, payload = serializer.loads_unsafe(token)
-        if not valid:
-            return "invalid", None
-        status = "expired"
-    except BadSignature:
-        return "invalid", None
-    initiative_id = payload.get("i") if isinstance(payload, dict) else None
-    initiative = (db.session.get(Initiative, initiative_id)
-                  if isinstance(initiative_id, int) else None)
-    if initiative is None:
-        return "invalid", None
-    if initiative.state != InitiativeState.UNCONFIRMED:
-        return "used", initiative
-    return status, initiative
 
 
 def confirm_initiative(initiative: Initiative) -> None:
@@ -116,62 +45,12 @@ def confirm_initiative(initiative: Initiative) -> None:
         raise ValueError("initiative is not unconfirmed")
     before = history.snapshot(initiative)
     initiative.state = InitiativeState.PENDING
-    history.record_change(initiative, "submitter", "confirm", before)
-    # Flag likely duplicates as the entry arrives in the moderation queue.
-    from registry.moderation.services import flag_duplicates
-
-    flag_duplicates(initiative)
     record("initiative.confirm", target_type="initiative", target_id=initiative.id,
            actor="submitter")
+    events.entry_confirmed.send(EntryChange(initiative, "confirm", "submitter", before=before))
 
 
 # --------------------------------------------------------------------------- mail
-def _render_mail(template: str, language: str, **context) -> tuple[str, str]:
-    """(subject, body) in Dutch; for English submitters English first, then the Dutch text."""
-    def render(lang: str) -> tuple[str, str]:
-        with force_locale(lang):
-            body = render_template(template, **context)
-            subject = body.split("\n", 1)[0].removeprefix("Subject:").strip()
-            return subject, body.split("\n", 1)[1].lstrip("\n")
-
-    subject_nl, body_nl = render("nl")
-    if language != "en":
-        return subject_nl, body_nl
-    subject_en, body_en = render("en")
-    return subject_en, body_en.rstrip() + "\n\n" + "-" * 60 + "\n\n" + body_nl
-
-
-def queue_confirmation_mail(initiative: Initiative) -> OutboxMessage:
-    """The double opt-in mail with the confirmation link and a new manage link."""
-    contact = initiative.contact
-    subject, body = _render_mail(
-        "mail/confirm.txt", initiative.language,
-        initiative=initiative, contact=contact,
-        confirm_url=absolute_url("manage.confirm", token=confirmation_token(initiative)),
-        manage_url=issue_manage_link(initiative),
-        request_url=absolute_url("manage.request_link"),
-        days=CONFIRM_MAX_AGE // 86400,
-    )
-    return queue_mail(to=contact.email, subject=subject, body_text=body, kind="confirm",
-                      initiative_id=initiative.id)
-
-
-def queue_manage_link_mail(initiative: Initiative) -> OutboxMessage | None:
-    """A mail with a fresh manage link (None when there is no contact address any more)."""
-    contact = initiative.contact
-    if contact is None or contact.erased_at is not None or not contact.email:
-        return None
-    if initiative.state == InitiativeState.UNCONFIRMED:
-        return queue_confirmation_mail(initiative)
-    subject, body = _render_mail(
-        "mail/manage_link.txt", initiative.language,
-        initiative=initiative, contact=contact, manage_url=issue_manage_link(initiative),
-        request_url=absolute_url("manage.request_link"),
-    )
-    return queue_mail(to=contact.email, subject=subject, body_text=body, kind="manage_link",
-                      initiative_id=initiative.id)
-
-
 def request_links(email: str) -> list[OutboxMessage]:
     """Mail a new link for every entry of this address (nothing happens for unknown ones)."""
     email = (email or "").strip().lower()
@@ -182,7 +61,7 @@ def request_links(email: str) -> list[OutboxMessage]:
         .where(func.lower(Contact.email) == email, Contact.erased_at.is_(None))
         .order_by(Initiative.id)
     ).all()
-    messages = [queue_manage_link_mail(i) for i in initiatives]
+    messages = [notifications.queue_manage_link_mail(i) for i in initiatives]
     return [m for m in messages if m is not None]
 
 
@@ -208,15 +87,16 @@ def submit_edit(initiative: Initiative, data: InitiativeData) -> str:
         record("initiative.revision_proposed", target_type="initiative",
                target_id=initiative.id, actor="submitter", after={"revision": "pending"})
         db.session.flush()
+        events.edit_proposed.send(events.RevisionDecision(initiative, revision, None))
         logger.info("Revision %s proposed for initiative %s", revision.id, initiative.id)
         return "pending"
     before = history.snapshot(initiative)
     apply_initiative_data(initiative, data)
     if initiative.state == InitiativeState.REJECTED:
         initiative.state = InitiativeState.PENDING
-    history.record_change(initiative, "submitter", "edit", before)
     record("initiative.edit", target_type="initiative", target_id=initiative.id,
            actor="submitter")
+    events.entry_edited.send(EntryChange(initiative, "edit", "submitter", before=before))
     return "applied"
 
 
@@ -246,10 +126,11 @@ def withdraw_initiative(initiative: Initiative, reason: str = "") -> None:
                                Revision.status == "pending")
     ):
         history.discard_revision(revision, None, "withdrawn")
-    history.record_change(initiative, "submitter", "withdraw", before)
     record("initiative.withdraw", target_type="initiative", target_id=initiative.id,
            actor="submitter", before={"state": before["state"]},
            after={"state": str(initiative.state)}, reason=reason[:2000])
+    events.entry_withdrawn.send(EntryChange(initiative, "withdraw", "submitter", before=before,
+                                            reason=reason[:2000]))
 
 
 # --------------------------------------------------------------------------- AVG
@@ -346,8 +227,8 @@ def erase_contact(initiative: Initiative) -> bool:
         contact.consent_quotes = False
         contact.erased_at = utcnow()
     before = history.snapshot(initiative)
-    history.record_change(initiative, "submitter", "erase", before,
-                          extra_changes={"contact": ["present", "erased"]})
+    events.contact_erased.send(EntryChange(initiative, "erase", "submitter", before=before,
+                                           extra={"changes": {"contact": ["present", "erased"]}}))
     record("initiative.erase", target_type="initiative", target_id=initiative_id,
            actor="submitter", reason="AVG art. 17: contact data erased")
     return False
@@ -372,7 +253,9 @@ def _delete_initiatives(ids: list[int]) -> None:
     for org_id in org_ids:
         if not db.session.scalar(select(func.count(Initiative.id))
                                  .where(Initiative.organisation_id == org_id)):
-            db.session.execute(delete(Organisation).where(Organisation.id == org_id))
+            organisation = db.session.get(Organisation, org_id)
+            if organisation is not None:
+                db.session.delete(organisation)
 
 
 def purge_unconfirmed(now: datetime | None = None, days: int = PURGE_AFTER_DAYS) -> int:

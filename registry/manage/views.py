@@ -9,7 +9,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -17,12 +16,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from sqlalchemy import select
-
+from registry.connect import services as connect
 from registry.extensions import db, limiter
 from registry.history.services import pending_revision
-from registry.mail.models import OutboxMessage
-from registry.mail.sender import send_now
 from registry.manage import services
 from registry.manage.forms import (
     ActionForm,
@@ -40,7 +36,7 @@ bp = Blueprint("manage", __name__)
 
 
 def _request_limit() -> str:
-    return current_app.config.get("MANAGE_REQUEST_LIMIT", "10 per hour")
+    return current_app.config["MANAGE_REQUEST_LIMIT"]
 
 
 @bp.after_request
@@ -83,28 +79,11 @@ def snapshot_to_formdata(content: dict) -> dict:
     }
 
 
-def _send_after_response(body: str, messages: list) -> Response:
-    """Return ``body``; try to send ``messages`` once the response has gone out (the WSGI
-    server closes the response after sending it), so response time reveals nothing."""
-    response = make_response(body)
-    ids = [m.id for m in messages]
-    if ids and current_app.config.get("MAIL_SEND_IMMEDIATELY"):
-        app = current_app._get_current_object()
-
-        def send() -> None:
-            with app.app_context():
-                send_now(list(db.session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.id.in_(ids)))))
-
-        response.call_on_close(send)
-    return response
-
-
 # --------------------------------------------------------------------------- confirmation
 @bp.route("/bevestigen/<token>", methods=["GET", "POST"])
 def confirm(token: str):
     status, initiative = services.check_confirmation(token)
-    if status != "ok":
+    if status != "ok" or initiative is None:  # "ok" always comes with the initiative
         form = ResendConfirmationForm(token=token) if status == "expired" else None
         return render_template("manage/link_problem.html", status=status, form=form,
                                request_form=RequestLinkForm(formdata=None)), (
@@ -126,12 +105,10 @@ def resend_confirmation():
     if not form.validate_on_submit():
         abort(400)
     status, initiative = services.check_confirmation(form.token.data or "")
-    messages = []
     if status in ("ok", "expired") and initiative is not None:
-        message = services.queue_manage_link_mail(initiative)
-        messages = [message] if message else []
-        db.session.commit()
-    return _send_after_response(render_template("manage/request_sent.html"), messages)
+        services.queue_manage_link_mail(initiative)
+        db.session.commit()  # the mail goes out after the response (registry/mail/delivery.py)
+    return render_template("manage/request_sent.html")
 
 
 # --------------------------------------------------------------------------- new link
@@ -142,11 +119,11 @@ def request_link():
     if request.method == "POST":
         if not form.validate_on_submit():
             return render_template("manage/request_link.html", form=form), 422
-        messages = services.request_links(form.email.data)
+        services.request_links(form.email.data or "")
         db.session.commit()
         # Always the same answer, whether the address is known or not - and just as fast:
-        # the mail goes out after the response has been sent.
-        return _send_after_response(render_template("manage/request_sent.html"), messages)
+        # the mail goes out after the response has been sent (registry/mail/delivery.py).
+        return render_template("manage/request_sent.html")
     return render_template("manage/request_link.html", form=form)
 
 
@@ -157,8 +134,6 @@ def overview(token: str):
     db.session.commit()  # last_used_at
     message_token = None
     if initiative.contact is not None and initiative.contact.erased_at is None:
-        from registry.connect import services as connect
-
         salt = connect.OPT_OUT_SALT if initiative.contact.accepts_messages else connect.OPT_IN_SALT
         message_token = connect.opt_out_token(initiative.contact, salt)
     return render_template(

@@ -1,7 +1,7 @@
 """Read-side queries for the public map: GeoJSON, counts and the province view.
 
-Published initiatives only, never personal data. The GeoJSON is built from one SQL query
-(no ORM objects) and cached per process by data version and filter.
+Published initiatives only, never personal data. The GeoJSON is built from the one record
+path and cached per process by data version and filter.
 """
 from __future__ import annotations
 
@@ -9,113 +9,54 @@ import gzip
 import hashlib
 import json
 import threading
-import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from registry.cache import public_data_version
 from registry.extensions import db
-from registry.filters import InitiativeFilter
+from registry.published import records
+from registry.published.filters import InitiativeFilter
+from registry.published.sources import PUBLISHED
 from registry.submissions.models import Initiative, Obstacle, Organisation
 from registry.taxonomy.constants import PROVINCES
 
 UNKNOWN_PROVINCE = ""
-
-
-VERSION_TTL_SECONDS = 2.0
-_version_lock = threading.Lock()
-_version_cache: dict[str, tuple[float, str]] = {}
-
-
-def _query_data_version() -> str:
-    """Cheap aggregates over each table (no joins): they change with every insert, update
-    (``updated_at``/``version_id``) and delete of what the map shows."""
-    from registry.cache import public_data_version
-
-    stamp = public_data_version()  # one primary-key lookup instead of seven scans (issue 11)
-    if stamp is not None:
-        return stamp
-    row = db.session.connection().execute(select(
-        select(func.count(Initiative.id)).scalar_subquery(),
-        select(func.max(Initiative.updated_at)).scalar_subquery(),
-        select(func.sum(Initiative.version_id)).scalar_subquery(),
-        select(func.count(Organisation.id)).scalar_subquery(),
-        select(func.max(Organisation.updated_at)).scalar_subquery(),
-        select(func.count(Obstacle.id)).scalar_subquery(),
-        select(func.max(Obstacle.updated_at)).scalar_subquery(),
-    )).one()
-    return "|".join(str(v) for v in row)
+# What a map feature shows (the popup) and what a re-user needs; never contact data.
+FEATURE_FIELDS = ("id", "title", "school_name", "city", "municipality", "province", "sector",
+                  "latitude", "longitude")
 
 
 def data_version() -> str:
-    """A string that changes whenever the data behind the map may have changed.
-
-    Memoised per process and database for a moment (``VERSION_TTL_SECONDS``), so a burst of
-    map requests costs one small query; the GeoJSON's ``max-age`` is longer anyway.
-    """
-    ttl = current_app.config.get("MAP_DATA_VERSION_TTL",
-                                 0.0 if current_app.testing else VERSION_TTL_SECONDS)
-    key = str(db.engine.url)
-    now = time.monotonic()
-    with _version_lock:
-        cached = _version_cache.get(key)
-        if cached is not None and now - cached[0] < ttl:
-            return cached[1]
-    version = _query_data_version()
-    with _version_lock:
-        _version_cache[key] = (now, version)
-    return version
-
-
-def forget_data_version() -> None:
-    with _version_lock:
-        _version_cache.clear()
-
-
-def _feature_rows(flt: InitiativeFilter):
-    areas = (
-        select(func.aggregate_strings(Obstacle.area_code, ","))
-        .where(Obstacle.initiative_id == Initiative.id)
-        .correlate(Initiative)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(Initiative.id, Initiative.title, Organisation.name, Organisation.city,
-               Organisation.municipality, Organisation.province, Organisation.sector,
-               Organisation.longitude, Organisation.latitude, areas)
-        .join(Organisation, Initiative.organisation_id == Organisation.id)
-        .where(Organisation.latitude.is_not(None), Organisation.longitude.is_not(None))
-        .order_by(Initiative.id)
-    )
-    # Core execution: plain rows, no ORM loading machinery.
-    return db.session.connection().execute(flt.apply(stmt))
+    """A string that changes whenever the data behind the map may have changed."""
+    return public_data_version() or "0"
 
 
 def build_geojson(flt: InitiativeFilter, detail_url_prefix: str) -> bytes:
-    """An RFC 7946 FeatureCollection of the published initiatives that match ``flt``.
-
-    Only what the popup and a re-user need; never contact data.
-    """
-    features = [
-        {
+    """An RFC 7946 FeatureCollection of the published initiatives that match ``flt``."""
+    features = []
+    for rec in records.initiatives(PUBLISHED, flt, fields=FEATURE_FIELDS,
+                                   obstacle_fields=("area_code",), obstacles="all",
+                                   dimensions=False):
+        school = rec["school"]
+        lat, lon = school["latitude"], school["longitude"]
+        if lat is None or lon is None:
+            continue
+        features.append({
             "type": "Feature",
-            "id": id_,
+            "id": rec["id"],
             "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
             "properties": {
-                "title": title,
-                "school": school,
-                "place": city or municipality or "",
-                "province": province or "",
-                "sector": sector,
-                "areas": sorted(set(area_codes.split(","))) if area_codes else [],
-                "url": f"{detail_url_prefix}{id_}",
+                "title": rec["title"],
+                "school": school["name"],
+                "place": school["city"] or school["municipality"] or "",
+                "province": school["province"] or "",
+                "sector": school["sector"],
+                "areas": sorted({o["area"] for o in rec["obstacles"]}),
+                "url": f"{detail_url_prefix}{rec['id']}",
             },
-        }
-        for (id_, title, school, city, municipality, province, sector, lon, lat, area_codes)
-        in _feature_rows(flt)
-    ]
+        })
     return json.dumps({"type": "FeatureCollection", "features": features},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -169,8 +110,9 @@ geojson_cache = GeoJSONCache()
 
 
 def map_counts(flt: InitiativeFilter) -> dict[str, int]:
-    """Matching initiatives, those with a location, and their obstacles."""
-    ids = flt.initiative_ids().subquery()
+    """Matching initiatives, those with a location, and the obstacles that count under the
+    filter (as in the exports and the summary)."""
+    ids = flt.select_ids(PUBLISHED).subquery()
     initiatives = db.session.scalar(select(func.count()).select_from(ids)) or 0
     located = db.session.scalar(
         select(func.count(Initiative.id))
@@ -178,7 +120,8 @@ def map_counts(flt: InitiativeFilter) -> dict[str, int]:
         .where(Initiative.id.in_(select(ids.c.id)), Organisation.latitude.is_not(None))
     ) or 0
     obstacles = db.session.scalar(
-        select(func.count(Obstacle.id)).where(Obstacle.initiative_id.in_(select(ids.c.id)))
+        select(func.count(Obstacle.id)).where(Obstacle.initiative_id.in_(select(ids.c.id)),
+                                              *flt.obstacle_where(PUBLISHED))
     ) or 0
     return {"initiatives": initiatives, "located": located, "unlocated": initiatives - located,
             "obstacles": obstacles}
@@ -197,7 +140,7 @@ class ProvinceRow:
 
 def province_table(flt: InitiativeFilter) -> list[ProvinceRow]:
     """For every province (and 'unknown' when any): initiatives and obstacles per area."""
-    ids = select(flt.initiative_ids().subquery().c.id)
+    ids = select(flt.select_ids(PUBLISHED).subquery().c.id)
     initiative_counts = dict(db.session.execute(
         select(Organisation.province, func.count(Initiative.id))
         .join(Organisation, Initiative.organisation_id == Organisation.id)
@@ -209,7 +152,7 @@ def province_table(flt: InitiativeFilter) -> list[ProvinceRow]:
         select(Organisation.province, Obstacle.area_code, func.count(Obstacle.id))
         .join(Initiative, Obstacle.initiative_id == Initiative.id)
         .join(Organisation, Initiative.organisation_id == Organisation.id)
-        .where(Initiative.id.in_(ids))
+        .where(Initiative.id.in_(ids), *flt.obstacle_where(PUBLISHED))
         .group_by(Organisation.province, Obstacle.area_code)
     ):
         obstacle_counts[province][area] = count

@@ -1,6 +1,7 @@
 """The public map (/kaart), its GeoJSON, the province view and the Leaflet files."""
 from __future__ import annotations
 
+import importlib
 from urllib.parse import urlencode
 
 from flask import (
@@ -16,10 +17,12 @@ from sqlalchemy import select
 
 from registry.cache import cached_page
 from registry.extensions import db
-from registry.filters import InitiativeFilter
 from registry.maps import services
+from registry.moderation.models import Theme
 from registry.public import services as public_services
-from registry.submissions.services import area_choices, dimension_list
+from registry.published.filters import InitiativeFilter
+from registry.published.web import current_filter
+from registry.taxonomy.services import current as current_taxonomy
 
 bp = Blueprint("maps", __name__)
 
@@ -31,21 +34,10 @@ VENDOR_SUFFIXES = (".js", ".css", ".png")
 MAX_PAGE = 100_000  # beyond any real list; keeps absurd ?page= values out of SQL
 
 
-def _themes() -> list:
-    try:
-        from registry.moderation.models import Theme
-    except ImportError:  # pragma: no cover
-        return []
-    return list(db.session.scalars(select(Theme).order_by(Theme.title)))
-
-
 def _filter_context() -> dict:
-    areas = area_choices()
-    dimensions = dimension_list()
-    flt = InitiativeFilter.from_args(
-        request.args, areas={c for c, _ in areas}, dimensions={d.code for d in dimensions}
-    )
-    return {"flt": flt, "areas": areas, "dimensions": dimensions, "themes": _themes()}
+    themes = list(db.session.scalars(select(Theme).order_by(Theme.title)))
+    return {"flt": current_filter(), "areas": current_taxonomy().choices("areas"),
+            "themes": themes}
 
 
 def _query(flt: InitiativeFilter) -> str:
@@ -55,7 +47,7 @@ def _query(flt: InitiativeFilter) -> str:
 
 @bp.route("/kaart")
 @cached_page
-def map():  # noqa: A001 - endpoint name 'maps.map' is part of the interface
+def map():  # endpoint name 'maps.map' is part of the interface
     ctx = _filter_context()
     flt = ctx["flt"]
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
@@ -74,8 +66,8 @@ def map():  # noqa: A001 - endpoint name 'maps.map' is part of the interface
         geojson_url=url_for("maps.geojson") + query,
         provinces_url=url_for("maps.provinces") + query,
         export_csv_url=f"{request.script_root}/export/initiatieven.csv{query}",
-        tile_url=current_app.config.get("MAP_TILE_URL", ""),
-        tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION", ""),
+        tile_url=current_app.config["MAP_TILE_URL"],
+        tile_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
         **ctx,
     )
 
@@ -132,7 +124,5 @@ def vendor(package: str, filename: str):
     module_name = VENDOR_PACKAGES.get(package)
     if module_name is None or not filename.endswith(VENDOR_SUFFIXES):
         abort(404)
-    import importlib
-
     base_dir = importlib.import_module(module_name).BASE_DIR
     return send_from_directory(base_dir, filename, max_age=86400)

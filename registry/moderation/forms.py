@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from registry.submissions.forms import SubForm
@@ -25,14 +25,17 @@ RULE_LEVEL_LABELS = {
 
 class RuleForm(SubForm):
     title = StringField(_l("Regel"), filters=STRIP,
-                        validators=[Optional(), Length(max=300, message=_l("Gebruik maximaal %(max)d tekens."))])
+                        validators=[Optional(), Length(
+                            max=300, message=_l("Gebruik maximaal %(max)d tekens."))])
     level = SelectField(_l("Waar komt de regel vandaan?"), validate_choice=False,  # see below
                         choices=[SelectChoice("", _l("Kies..."))]
                         + [SelectChoice(k, v) for k, v in RULE_LEVEL_LABELS.items()])
     source_url = StringField(_l("Link naar de bron"), filters=STRIP,
-                             validators=[Optional(), Length(max=500, message=_l("Gebruik maximaal %(max)d tekens."))])
+                             validators=[Optional(), Length(
+                                 max=500, message=_l("Gebruik maximaal %(max)d tekens."))])
     existing_room = TextAreaField(_l("Ruimte die er al is"), filters=STRIP,
-                                  validators=[Optional(), Length(max=5000, message=_l("Gebruik maximaal %(max)d tekens."))])
+                                  validators=[Optional(), Length(
+                                      max=5000, message=_l("Gebruik maximaal %(max)d tekens."))])
 
     def is_blank(self) -> bool:
         return not (self.title.data or self.source_url.data or self.existing_room.data)

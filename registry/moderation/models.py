@@ -7,13 +7,13 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import TimestampMixin, utcnow
-from registry.extensions import db
+from registry.extensions import Model
 
 # Where a rule comes from (DOMAIN.md): the first question a policy advisor asks.
 RULE_LEVELS = ("wet", "amvb", "ministeriele_regeling", "toezicht", "sectorafspraak", "bestuur")
 
 
-class Theme(TimestampMixin, db.Model):
+class Theme(TimestampMixin, Model):
     """A curated theme grouping similar reported obstacles, with a canonical description."""
 
     __tablename__ = "theme"
@@ -32,7 +32,7 @@ class Theme(TimestampMixin, db.Model):
     __mapper_args__ = {"version_id_col": version_id}
 
 
-class ThemeRule(db.Model):
+class ThemeRule(Model):
     """A rule involved in a theme, with its level (wet ... bestuur), source link and room."""
 
     __tablename__ = "theme_rule"
@@ -47,7 +47,7 @@ class ThemeRule(db.Model):
     theme: Mapped[Theme] = relationship(back_populates="rules")
 
 
-class DuplicateFlag(db.Model):
+class DuplicateFlag(Model):
     """A pair of entries that look like the same initiative, and what a moderator decided.
 
     The pair is stored once, lowest id first. ``status``: open | not_duplicate | merged (then

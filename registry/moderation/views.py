@@ -14,20 +14,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3
 
 from registry.audit.models import AuditEvent
 from registry.auth.decorators import protect_blueprint
 from registry.extensions import db
-from registry.filters import InitiativeFilter
-from registry.moderation import services
+from registry.history.models import Revision
+from registry.history.services import pending_revision
+from registry.moderation import duplicates, services
 from registry.moderation.forms import RULE_LEVEL_LABELS, ThemeForm
 from registry.moderation.models import Theme
+from registry.published.web import current_filter
 from registry.submissions.forms import EditInitiativeForm, form_to_data, initiative_to_formdata
 from registry.submissions.models import Initiative, Obstacle
-from registry.submissions.services import area_choices
 from registry.submissions.views import build_form, handle_row_actions
-from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.services import current as current_taxonomy
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderatie")
 protect_blueprint(bp, "moderator")
@@ -55,8 +56,7 @@ def _version_from_form() -> int | None:
 
 @bp.route("/")
 def queue():
-    areas = area_choices()
-    filters = InitiativeFilter.from_args(request.args, areas={code for code, _l in areas})
+    filters = current_filter()
     state = request.args.get("state", "pending")
     if state not in services.QUEUE_STATES:
         state = "pending"
@@ -64,16 +64,12 @@ def queue():
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
     items = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    # Flag likely duplicates of new entries on arrival in the queue (idempotent).
-    for item in items:
-        if item.state == InitiativeState.PENDING:
-            services.flag_duplicates(item)
-    db.session.commit()
-    flagged = services.initiatives_with_open_flags([i.id for i in items])
-    revisions = {i.id: services.pending_revision(i) for i in items}
+    flagged = duplicates.initiatives_with_open_flags([i.id for i in items])
+    revisions = {i.id: pending_revision(i) for i in items}
     return render_template(
         "moderation/queue.html", items=items, total=total, page=page, page_size=PAGE_SIZE,
-        filters=filters, state=state, areas=areas, flagged=flagged, revisions=revisions,
+        filters=filters, state=state, areas=current_taxonomy().choices("areas"),
+        flagged=flagged, revisions=revisions,
     )
 
 
@@ -121,29 +117,25 @@ def _history_events(ids: list[int]) -> list[AuditEvent]:
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(200)))
 
 
-def _revisions(ids: list[int]) -> list:
-    Revision = services.revision_model()
-    if Revision is None:
-        return []
+def _revisions(ids: list[int]) -> list[Revision]:
     return list(db.session.scalars(
         select(Revision).where(Revision.initiative_id.in_(ids))
         .order_by(Revision.created_at.desc(), Revision.id.desc())))
 
 
 def render_entry(initiative: Initiative, *, errors: dict | None = None,
-                 values: dict | None = None, status: int = 200):
-    services.flag_duplicates(initiative)
-    services.view_personal_data(initiative, actor=_actor())
-    merged = services.merged_into(initiative)
+                 values: dict | None = None, status: int = 200, show_contact: bool = False):
+    """The entry page (reads only; contact data only when asked for, see reveal_contact)."""
+    merged = duplicates.merged_into(initiative)
     ids = [initiative.id] + [m.id for m in merged]
-    db.session.commit()
-    duplicates = [(flag, flag.other(initiative.id)) for flag in services.open_flags(initiative)]
+    pairs = [(flag, flag.other(initiative.id)) for flag in duplicates.open_flags(initiative)]
     return render_template(
         "moderation/entry.html", initiative=initiative, errors=errors or {}, values=values or {},
-        revision=services.pending_revision(initiative), duplicates=duplicates,
-        merged=merged, kept=services.kept_instead(initiative),
-        events=_history_events(ids), revisions=_revisions(ids), areas=area_choices(),
-        themes=services.all_themes(),
+        revision=pending_revision(initiative), duplicates=pairs,
+        merged=merged, kept=duplicates.kept_instead(initiative),
+        events=_history_events(ids), revisions=_revisions(ids),
+        areas=current_taxonomy().choices("areas"), themes=services.all_themes(),
+        show_contact=show_contact,
     ), status
 
 
@@ -151,6 +143,15 @@ def render_entry(initiative: Initiative, *, errors: dict | None = None,
 def entry(initiative_id: int):
     return render_entry(_initiative_or_404(initiative_id))
 
+
+@bp.route("/<int:initiative_id>/contact", methods=["POST"])
+def reveal_contact(initiative_id: int):
+    """Show the contact's personal data; each time is written to the audit log."""
+    initiative = _initiative_or_404(initiative_id)
+    services.reveal_contact(initiative, actor=_actor())
+    db.session.commit()
+    response = render_entry(initiative, show_contact=True)
+    return response
 
 def _stale(initiative: Initiative, message: str | None = None):
     db.session.rollback()
@@ -281,9 +282,8 @@ def link_theme(obstacle_id: int):
 
 # --- revisions -------------------------------------------------------------------------------
 
-def _revision_or_404(initiative: Initiative, revision_id: int):
-    Revision = services.revision_model()
-    revision = db.session.get(Revision, revision_id) if Revision is not None else None
+def _revision_or_404(initiative: Initiative, revision_id: int) -> Revision:
+    revision = db.session.get(Revision, revision_id)
     if revision is None or revision.initiative_id != initiative.id:
         abort(404)
     return revision
@@ -369,7 +369,7 @@ def _merge_labels() -> dict[str, str]:
 def not_duplicate(initiative_id: int, other_id: int):
     initiative = _initiative_or_404(initiative_id)
     other = _initiative_or_404(other_id)
-    services.mark_not_duplicate(initiative, other, actor=_actor())
+    duplicates.mark_not_duplicate(initiative, other, actor=_actor())
     db.session.commit()
     flash(_("Gemarkeerd als geen dubbele aanmelding."), "success")
     return redirect(url_for("moderation.entry", initiative_id=initiative.id))
@@ -380,18 +380,18 @@ def not_duplicate(initiative_id: int, other_id: int):
 def _theme_form(**kwargs) -> ThemeForm:
     form = ThemeForm(**kwargs)
     form.area.choices = [SelectChoice("", _("Kies..."))] + [
-        SelectChoice(code, label) for code, label in area_choices()]
+        SelectChoice(code, label) for code, label in current_taxonomy().choices("areas")]
     return form
 
 
 def _theme_data(form: ThemeForm) -> services.ThemeData:
     rules = [
-        services.RuleData(title=e.form.title.data, level=e.form.level.data,
+        services.RuleData(title=e.form.title.data or "", level=e.form.level.data,
                           source_url=e.form.source_url.data or "",
                           existing_room=e.form.existing_room.data or "")
         for e in form.rules.entries if not e.form.is_blank()
     ]
-    return services.ThemeData(area=form.area.data, title=form.title.data,
+    return services.ThemeData(area=form.area.data, title=form.title.data or "",
                               description=form.description.data or "", rules=rules)
 
 
@@ -420,7 +420,8 @@ def _edit_theme(theme: Theme | None):
                                levels=RULE_LEVEL_LABELS, focus=form.rules.entries[-1].id)
     stale = None
     if form.validate():
-        version = int(form.version_id.data) if (form.version_id.data or "").isdigit() else None
+        raw_version = form.version_id.data or ""
+        version = int(raw_version) if raw_version.isdigit() else None
         try:
             theme = services.save_theme(theme, _theme_data(form), actor=_actor(),
                                         expected_version=version if theme else None)

@@ -7,14 +7,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
-from registry.filters import InitiativeFilter
+from registry.published.filters import InitiativeFilter
+from registry.published.sources import PUBLISHED
 from registry.submissions.models import Initiative, Obstacle, Organisation
-from registry.taxonomy.constants import InitiativeState
 
 
 def site_counts() -> dict[str, int]:
     """Counts shown on the home page: published initiatives, their obstacles and schools."""
-    published = Initiative.state == InitiativeState.PUBLISHED
+    published = PUBLISHED.scope
     initiatives = db.session.scalar(select(func.count(Initiative.id)).where(published)) or 0
     obstacles = db.session.scalar(
         select(func.count(Obstacle.id)).join(Initiative).where(published)
@@ -29,7 +29,8 @@ def site_counts() -> dict[str, int]:
 def list_published(flt: InitiativeFilter, page: int, per_page: int = 20):
     """A page of published initiatives matching the filter, newest first."""
     stmt = (
-        flt.apply(select(Initiative))
+        select(Initiative).join(Organisation, Initiative.organisation_id == Organisation.id)
+        .where(PUBLISHED.scope, *flt.where(PUBLISHED))
         .options(selectinload(Initiative.organisation))
         .order_by(Initiative.published_at.desc(), Initiative.id.desc())
     )
@@ -54,10 +55,10 @@ def area_counts(initiative_ids: list[int]) -> dict[int, dict[str, int]]:
 def get_published(initiative_id: int) -> Initiative | None:
     stmt = (
         select(Initiative)
-        .where(Initiative.id == initiative_id, Initiative.state == InitiativeState.PUBLISHED)
+        .where(Initiative.id == initiative_id, PUBLISHED.scope)
         .options(
             selectinload(Initiative.organisation),
-            selectinload(Initiative.obstacles).selectinload(Obstacle.area),
+            selectinload(Initiative.obstacles),
             selectinload(Initiative.dimensions),
         )
     )

@@ -15,9 +15,8 @@ from flask import (
 )
 
 from registry.cache import cached_page
-from registry.filters import InitiativeFilter
 from registry.public import services
-from registry.submissions.services import area_choices, dimension_list
+from registry.published.web import current_filter
 
 bp = Blueprint("public", __name__)
 
@@ -31,18 +30,11 @@ def home():
 @bp.route("/initiatieven")
 @cached_page
 def initiatives():
-    areas = area_choices()
-    dimensions = dimension_list()
-    flt = InitiativeFilter.from_args(
-        request.args, areas={c for c, _ in areas}, dimensions={d.code for d in dimensions}
-    )
+    flt = current_filter()
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     pagination = services.list_published(flt, page=page)
     counts = services.area_counts([i.id for i in pagination.items])
-    return render_template(
-        "public/list.html", pagination=pagination, counts=counts, areas=areas,
-        dimensions=dimensions, flt=flt,
-    )
+    return render_template("public/list.html", pagination=pagination, counts=counts, flt=flt)
 
 
 @bp.route("/initiatieven/<int:initiative_id>")
@@ -51,8 +43,7 @@ def initiative(initiative_id: int):
     item = services.get_published(initiative_id)
     if item is None:
         abort(404)
-    return render_template("public/detail.html", initiative=item,
-                           dimension_labels={d.code: d.label for d in dimension_list()})
+    return render_template("public/detail.html", initiative=item)
 
 
 @bp.route("/privacy")
@@ -70,7 +61,7 @@ def accessibility():
     """Accessibility statement (Dutch public-sector model: status, tests, limits, contact)."""
     return render_template(
         "public/accessibility.html",
-        contact_email=current_app.config.get("ACCESSIBILITY_CONTACT_EMAIL")
+        contact_email=current_app.config["ACCESSIBILITY_CONTACT_EMAIL"]
         or "toegankelijkheid@example.org",
     )
 
@@ -88,6 +79,6 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/taal/<lang>")
 def set_language(lang: str):
     """Remember the interface language in the session and go back to where the user was."""
-    if lang in ("nl", "en"):
+    if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     return redirect(_safe_next(request.args.get("next")))

@@ -20,10 +20,12 @@ from functools import wraps
 
 from flask import Flask, current_app, make_response
 from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
+from registry.errors import render_error
 from registry.extensions import limiter
 from registry.security import pow as pow_
 from registry.security.hygiene import CleanInputMixin
@@ -89,7 +91,7 @@ class AntiSpamMixin(CleanInputMixin):
 
     @property
     def pow_enabled(self) -> bool:
-        return bool(current_app.config.get("POW_ENABLED"))
+        return bool(current_app.config["POW_ENABLED"])
 
     def validate_homepage_url(self, field):
         if field.data:
@@ -97,7 +99,7 @@ class AntiSpamMixin(CleanInputMixin):
             raise ValidationError(HONEYPOT_MESSAGE)
 
     def validate_form_started(self, field):
-        minimum = current_app.config.get("MIN_FILL_SECONDS", 0) or 0
+        minimum = current_app.config["MIN_FILL_SECONDS"]
         if minimum <= 0:
             return
         issued = read_timestamp((field.raw_data or [None])[0])
@@ -129,16 +131,17 @@ def _repeated_breach(config_key: str, ttl: int) -> bool:
     """True once this address has been refused more than RATE_LIMIT_RERENDER_MAX times."""
     from flask_limiter.util import get_remote_address
 
-    maximum = int(current_app.config.get("RATE_LIMIT_RERENDER_MAX", 5))
+    maximum = int(current_app.config["RATE_LIMIT_RERENDER_MAX"])
     try:
         hits = limiter.storage.incr(f"breach/{config_key}/{get_remote_address()}", ttl)
-    except Exception:  # noqa: BLE001 - storage unavailable: always show the form
+    except Exception:  # storage unavailable: always show the form
         return False
     return hits > maximum
 
 
 def rate_limit_value(config_key: str) -> Callable[[], str]:
-    return lambda: current_app.config.get(config_key) or "1000000 per day"
+    # An empty setting switches the limit off.
+    return lambda: current_app.config[config_key] or "1000000 per day"
 
 
 def rate_limit(config_key: str, render: Callable[[str], object],
@@ -156,8 +159,6 @@ def rate_limit(config_key: str, render: Callable[[str], object],
         if _repeated_breach(config_key, retry):
             # Re-rendering a big form is costly: a client that keeps posting after being told
             # to wait (a bot) gets the short 429 page instead.
-            from registry.errors import render_error
-
             response = make_response(render_error(429))
         else:
             response = make_response(render(str(RATE_LIMIT_MESSAGE)))
@@ -180,10 +181,6 @@ def add_form_error(form, message) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from flask_limiter.errors import RateLimitExceeded
-
-    from registry.errors import render_error
-
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):
         # A form view passes a re-rendered form (see ``rate_limit``); anything else gets the
@@ -196,4 +193,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def antispam_globals():
-        return {"pow_enabled": bool(app.config.get("POW_ENABLED"))}
+        return {"pow_enabled": bool(app.config["POW_ENABLED"])}

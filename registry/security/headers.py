@@ -27,7 +27,7 @@ def tile_origin(url: str) -> str | None:
 
 def content_security_policy(app: Flask) -> str:
     img = ["'self'", "data:"]
-    origin = tile_origin(app.config.get("MAP_TILE_URL", ""))
+    origin = tile_origin(app.config["MAP_TILE_URL"])
     if origin:
         img.append(origin)
     directives = {

@@ -12,12 +12,16 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import nh3
 from flask import Flask, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form
 from wtforms.fields import FieldList, FormField
+
+from registry.errors import render_error
 
 # C0 controls except TAB, LF, CR; DEL and C1 controls; bidi embeddings/overrides/isolates;
 # lone surrogates; U+FFFD; the non-characters U+FFFE/U+FFFF and U+FDD0-U+FDEF.
@@ -59,7 +63,18 @@ def _text_fields(form: Form):
             yield field
 
 
-class CleanInputMixin:
+if TYPE_CHECKING:
+    # To the type checker a form mixin extends what it is mixed into, so that super() and the
+    # form's attributes are known; at run time it stays a plain mixin.
+    from wtforms.meta import DefaultMeta
+
+    _FormBase = Form
+    _MetaBase = DefaultMeta
+else:
+    _FormBase = _MetaBase = object
+
+
+class CleanInputMixin(_FormBase):
     """Reject forbidden characters and absurdly long values in every field of a form.
 
     Put it before the form base class: ``class MyForm(CleanInputMixin, FlaskForm)``.
@@ -68,7 +83,7 @@ class CleanInputMixin:
 
     max_field_length = 20_000
 
-    class Meta:
+    class Meta(_MetaBase):
         def wrap_formdata(self, form, formdata):
             """Only real form bodies: Flask-WTF would also read a JSON body as form data, whose
             numbers, lists and nulls crash text validators. A JSON post counts as empty."""
@@ -148,7 +163,7 @@ def init_app(app: Flask) -> None:
         ):
             from werkzeug.exceptions import RequestEntityTooLarge
 
-            limit = app.config.get("MAX_FORM_PARTS") or 1000
+            limit = app.config["MAX_FORM_PARTS"]
             if sum(len(values) for values in request.form.listvalues()) > limit:
                 raise RequestEntityTooLarge()
         return None
@@ -156,10 +171,6 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def refuse_bad_query_strings():
         if request.args and _bad_query():
-            from flask_babel import gettext as _
-
-            from registry.errors import render_error
-
             return render_error(400, _(
                 "Het webadres bevat tekens die niet zijn toegestaan (zoals besturingstekens). "
                 "Pas het adres aan en probeer het opnieuw."

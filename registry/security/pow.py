@@ -19,6 +19,8 @@ import time
 
 from flask import Flask, current_app, jsonify
 
+from registry.extensions import limiter
+
 ALGORITHM = "SHA-256"
 _used_fallback: dict[str, float] = {}
 
@@ -32,8 +34,8 @@ def _sign(challenge: str) -> str:
 
 
 def create_challenge(maxnumber: int | None = None, ttl: int | None = None) -> dict:
-    maxnumber = maxnumber or int(current_app.config.get("POW_MAXNUMBER", 50_000))
-    ttl = ttl or int(current_app.config.get("POW_TTL_SECONDS", 3600))
+    maxnumber = maxnumber or int(current_app.config["POW_MAXNUMBER"])
+    ttl = ttl or int(current_app.config["POW_TTL_SECONDS"])
     expires = int(time.time()) + ttl
     salt = f"{secrets.token_hex(12)}?expires={expires}"
     number = secrets.randbelow(maxnumber + 1)
@@ -55,13 +57,11 @@ def solve(challenge: dict) -> str:
 
 def _mark_used(challenge: str, expires: int) -> bool:
     """True the first time a challenge is used; False for a replay."""
-    from registry.extensions import limiter
-
     ttl = max(1, expires - int(time.time()))
     try:
         storage = limiter.storage
         return storage.incr(f"pow-used/{challenge}", ttl) == 1
-    except Exception:  # noqa: BLE001 - limiter not initialised (disabled): in-process memory
+    except Exception:  # limiter not initialised (disabled): in-process memory
         now = time.time()
         for key, until in list(_used_fallback.items()):
             if until < now:

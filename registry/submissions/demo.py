@@ -8,8 +8,12 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from registry.database import utcnow
 from registry.extensions import db
+from registry.moderation.models import Theme, ThemeRule
+from registry.submissions.models import Initiative, Obstacle
 from registry.submissions.services import (
     ContactData,
     InitiativeData,
@@ -17,14 +21,15 @@ from registry.submissions.services import (
     OrganisationData,
     submit_initiative,
 )
-from registry.taxonomy.constants import DIMENSIONS, InitiativeState
-from registry.taxonomy.services import ensure_taxonomies
+from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.services import current as current_taxonomy
 
 # (PC4, place, province) - three or four per province
 PLACES = [
     ("9712", "Groningen", "Groningen"), ("9671", "Winschoten", "Groningen"),
     ("9401", "Assen", "Drenthe"), ("7811", "Emmen", "Drenthe"), ("7901", "Hoogeveen", "Drenthe"),
-    ("8911", "Leeuwarden", "Fryslân"), ("9201", "Drachten", "Fryslân"), ("8601", "Sneek", "Fryslân"),
+    ("8911", "Leeuwarden", "Fryslân"), ("9201", "Drachten", "Fryslân"),
+    ("8601", "Sneek", "Fryslân"),
     ("8011", "Zwolle", "Overijssel"), ("7511", "Enschede", "Overijssel"),
     ("7411", "Deventer", "Overijssel"),
     ("1315", "Almere", "Flevoland"), ("8232", "Lelystad", "Flevoland"),
@@ -128,7 +133,8 @@ OBSTACLES = {
     "valideren": [
         ("EVC telt niet mee voor vrijstelling",
          "Een Ervaringscertificaat levert geen vrijstelling op binnen de opleiding.",
-         "Examen- en kwalificatiebesluit: vrijstellingen", "Heldere regels voor vrijstelling op basis van EVC."),
+         "Examen- en kwalificatiebesluit: vrijstellingen",
+         "Heldere regels voor vrijstelling op basis van EVC."),
         ("Informeel leren is niet te valideren",
          "Wat leerlingen buiten school leren, kunnen we niet formeel erkennen.",
          "", "Een kader voor validering van leeruitkomsten."),
@@ -139,7 +145,8 @@ OBSTACLES = {
          "WEB art. 7.2.7 urennorm (BOT)", "Loslaten van de urennorm in pilots."),
         ("Bekostiging op teldatum",
          "Instroom op elk moment past niet bij bekostiging op basis van de teldatum.",
-         "Regeling bekostiging, teldatum 1 oktober", "Bekostiging die instroom op elk moment volgt."),
+         "Regeling bekostiging, teldatum 1 oktober",
+         "Bekostiging die instroom op elk moment volgt."),
         ("Leerlingvolgsysteem kan geen flexibele routes",
          "Het administratiesysteem kent alleen klassen en jaren.",
          "", "Eisen aan leveranciers van administratiesystemen."),
@@ -207,7 +214,7 @@ ROLES = ["teamleider", "projectleider innovatie", "docent", "opleidingsmanager",
 def random_dimensions(rnd: random.Random) -> dict[str, tuple[int, int]]:
     """A plausible (current, ambition) level for every dimension; ambition >= current."""
     dims = {}
-    for code, *_ in DIMENSIONS:
+    for code in current_taxonomy().codes("dimensions"):
         current = rnd.choice([0, 0, 1, 1, 2, 3])
         dims[code] = (current, min(3, current + rnd.choice([0, 1, 1, 2])))
     return dims
@@ -273,7 +280,6 @@ def random_initiative_data(rnd: random.Random, i: int, *, sector: str, pc4: str,
 def seed_demo(count: int = 80, seed: int = 2026) -> int:
     """Create ``count`` fictional initiatives: most published, some pending. Not committed."""
     rnd = random.Random(seed)
-    ensure_taxonomies()
     sectors = ["po", "vo", "mbo", "mbo", "vo", "po", "hbo", "wo", "vavo", "overig", "mbo"]
     now = utcnow()
     created = 0
@@ -300,11 +306,6 @@ def seed_demo(count: int = 80, seed: int = 2026) -> int:
 
 def seed_demo_themes() -> int:
     """Create the demo themes with their rules and link the matching reported obstacles."""
-    from sqlalchemy import select
-
-    from registry.moderation.models import Theme, ThemeRule
-    from registry.submissions.models import Initiative, Obstacle
-
     existing = set(db.session.scalars(select(Theme.title)))
     created = 0
     for area, title, description, rules, obstacle_titles in THEMES:

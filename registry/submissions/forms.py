@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from types import SimpleNamespace
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -17,7 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import FieldList, FormField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -28,8 +30,15 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from registry.geo.forms import validate_point
 from registry.security.antispam import AntiSpamMixin
 from registry.security.hygiene import CleanInputMixin
+from registry.submissions.services import (
+    ContactData,
+    InitiativeData,
+    ObstacleData,
+    OrganisationData,
+)
 from registry.submissions.validation import (
     normalise_brin,
     normalise_postcode,
@@ -38,6 +47,7 @@ from registry.submissions.validation import (
     strip_filter,
 )
 from registry.taxonomy import constants
+from registry.taxonomy.services import Taxonomy
 
 STRIP = [strip_filter]
 
@@ -142,13 +152,15 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
     )
     brin = StringField(
         _l("Instellingscode (BRIN)"), filters=[strip_filter, normalise_brin],
-        validators=[DataRequired(message=_l("Vul de instellingscode (BRIN) in, bijvoorbeeld 25LH."))],
+        validators=[
+            DataRequired(message=_l("Vul de instellingscode (BRIN) in, bijvoorbeeld 25LH.")),
+        ],
     )
     location_number = StringField(
         _l("Vestigingsnummer"), filters=STRIP, validators=[Optional()],
     )
     sector = SelectField(
-        _l("Sector"), choices=_choices(constants.SECTORS),
+        _l("Sector"), choices=[],
         validators=[DataRequired(message=_l("Kies de sector."))],
     )
     levels = StringField(
@@ -200,13 +212,13 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
         validators=[Optional()],
     )
     phase = SelectField(
-        _l("Fase"), choices=_choices(constants.PHASES),
+        _l("Fase"), choices=[],
         validators=[DataRequired(message=_l("Kies in welke fase het initiatief is."))],
     )
     learners_count = IntegerField(
         _l("Aantal lerenden"),
-        validators=[Optional(), NumberRange(min=0, max=1_000_000,
-                                            message=_l("Vul een aantal tussen 0 en 1.000.000 in."))],
+        validators=[Optional(), NumberRange(
+            min=0, max=1_000_000, message=_l("Vul een aantal tussen 0 en 1.000.000 in."))],
     )
     staff_count = IntegerField(
         _l("Aantal medewerkers"),
@@ -221,35 +233,39 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
     dimensions = FieldList(FormField(DimensionForm), min_entries=0)
     obstacles = FieldList(FormField(ObstacleForm), min_entries=1)
 
-    def __init__(self, *args, areas: list[tuple[str, str]] | None = None,
-                 dimensions: list[tuple[str, str]] | None = None, **kwargs):
+    def __init__(self, *args, taxonomy: Taxonomy, **kwargs):
+        """``taxonomy`` gives the choices of sector, phase, area and the dimension rows."""
         super().__init__(*args, **kwargs)
-        self.area_choices = [SelectChoice("", _l("Kies..."))] + [
-            SelectChoice(code, label) for code, label in (areas or [])
-        ]
+        self.sector.choices = _choices(dict(taxonomy.choices("sectors")))
+        self.phase.choices = _choices(dict(taxonomy.choices("phases")))
+        self.area_choices = _choices(dict(taxonomy.choices("areas")))
         for entry in self.obstacles:
             entry.form.area.choices = self.area_choices
-        self.dimension_labels = dict(dimensions or [])
+        self.dimension_labels = dict(taxonomy.choices("dimensions"))
         self.dimension_codes = list(self.dimension_labels)
-        # Make sure there is exactly one entry per known dimension, in taxonomy order.
-        present = {entry.form.code.data for entry in self.dimensions}
-        if not self.dimensions.entries or present != set(self.dimension_codes):
+        # Make sure there is exactly one entry per known dimension, in taxonomy order. A form
+        # sent with other rows (opened before a dimension was added, or tampered with) is
+        # rebuilt with the levels that were sent, and refused once with a message at the
+        # dimensions (``validate_dimensions``), not at every level.
+        present = [entry.form.code.data for entry in self.dimensions]
+        self.dimensions_changed = bool(self.is_submitted() and self.dimensions.entries
+                                       and present != self.dimension_codes)
+        if not self.dimensions.entries or present != self.dimension_codes:
             existing = {e.form.code.data: e for e in self.dimensions}
             self.dimensions.entries = []
             self.dimensions.last_index = -1
             for code in self.dimension_codes:
                 old = existing.get(code)
-                entry = self.dimensions.append_entry(
-                    {"code": code,
-                     "current_level": old.form.current_level.data if old else 0,
-                     "ambition_level": old.form.ambition_level.data if old else 0}
-                )
-                entry.form.code.data = code
+                levels = {"current_level": old.form.current_level.data if old else 0,
+                          "ambition_level": old.form.ambition_level.data if old else 0}
+                added = self.dimensions.append_entry({"code": code, **levels})
+                added.form.code.data = code
+                for name, value in levels.items():
+                    # as if sent: the levels are there (InputRequired reads raw_data)
+                    added.form[name].raw_data = [str(value if value is not None else 0)]
 
     def blank_obstacle(self):
         """An empty obstacle row named ``obstacles-__INDEX__`` for the JavaScript template."""
-        from types import SimpleNamespace
-
         name = f"{self.obstacles.name}-__INDEX__"
         form_class = self.obstacles.unbound_field.args[0]
         sub = form_class(formdata=None, prefix=name + "-")
@@ -279,15 +295,16 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
 
     def validate_location_number(self, field):
         if field.data and not re.fullmatch(r"[0-9]{2}", field.data):
-            raise ValidationError(_l("Een vestigingsnummer bestaat uit 2 cijfers, bijvoorbeeld 01."))
+            raise ValidationError(
+                _l("Een vestigingsnummer bestaat uit 2 cijfers, bijvoorbeeld 01."))
 
     def validate_qualification_codes(self, field):
         try:
             field.data = normalise_qualification_codes(field.data)
         except ValueError as exc:
             raise ValidationError(
-                _l("Crebo-codes bestaan uit 5 cijfers, gescheiden door komma's. Niet herkend: %(codes)s",
-                   codes=str(exc))
+                _l("Crebo-codes bestaan uit 5 cijfers, gescheiden door komma's. "
+                   "Niet herkend: %(codes)s", codes=str(exc))
             ) from None
 
     def validate_postcode(self, field):
@@ -311,6 +328,10 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
             )
 
     def validate_dimensions(self, field):
+        if self.dimensions_changed:
+            raise ValidationError(_l(
+                "De lijst met dimensies is intussen gewijzigd. Controleer de niveaus hieronder "
+                "en verstuur het formulier opnieuw."))
         if not any(
             (entry.form.current_level.data or 0) > 0 or (entry.form.ambition_level.data or 0) > 0
             for entry in field.entries
@@ -320,8 +341,9 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
             )
 
     def validate_obstacles(self, field):
-        if len(field.entries) > 20:
-            raise ValidationError(_l("U kunt maximaal 20 knelpunten tegelijk melden."))
+        most = current_app.config["MAX_OBSTACLES"]
+        if len(field.entries) > most:
+            raise ValidationError(_l("U kunt maximaal %(n)d knelpunten tegelijk melden.", n=most))
         if all(entry.form.is_blank() for entry in field.entries):
             raise ValidationError(_l("Meld minstens één knelpunt."))
 
@@ -394,8 +416,6 @@ class SubmissionForm(AntiSpamMixin, InitiativeForm):
     pin_longitude = HiddenField(_l("Locatie op de kaart"), validators=[Optional()])
 
     def validate_pin_latitude(self, field):
-        from registry.geo.forms import validate_point
-
         try:
             self.pin = validate_point(field.data, self.pin_longitude.data)
         except ValueError:
@@ -405,24 +425,17 @@ class SubmissionForm(AntiSpamMixin, InitiativeForm):
                 "hem weg.")) from None
 
 
-def form_to_data(form: InitiativeForm, language: str = "nl"):
+def form_to_data(form: InitiativeForm, language: str = "nl") -> InitiativeData:
     """Turn a validated form into the plain data the service layer takes."""
-    from registry.submissions.services import (
-        ContactData,
-        InitiativeData,
-        ObstacleData,
-        OrganisationData,
-    )
-
     org = OrganisationData(
-        name=form.school_name.data,
-        brin=form.brin.data,
+        name=form.school_name.data or "",
+        brin=form.brin.data or "",
         location_number=form.location_number.data or None,
         sector=form.sector.data,
         levels=form.levels.data or "",
         qualification_codes=form.qualification_codes.data or "",
         street=form.street.data or "",
-        postcode=form.postcode.data,
+        postcode=form.postcode.data or "",
         city=form.city.data or "",
         website=form.website.data or "",
     )
@@ -437,7 +450,7 @@ def form_to_data(form: InitiativeForm, language: str = "nl"):
         obstacle_id = getattr(sub, "obstacle_id", None)
         obstacles.append(ObstacleData(
             id=int(obstacle_id.data) if obstacle_id is not None and obstacle_id.data else None,
-            area=sub.area.data, title=sub.title.data, description=sub.description.data or "",
+            area=sub.area.data, title=sub.title.data or "", description=sub.description.data or "",
             rule=sub.rule.data or "", severity=sub.severity.data, status=sub.status.data,
             workaround=sub.workaround.data or "", policy_ask=sub.policy_ask.data or "",
         ))
@@ -453,8 +466,8 @@ def form_to_data(form: InitiativeForm, language: str = "nl"):
         )
     return InitiativeData(
         organisation=org,
-        title=form.title.data,
-        summary=form.summary.data,
+        title=form.title.data or "",
+        summary=form.summary.data or "",
         description=form.description.data or "",
         start_year=form.start_year.data,
         phase=form.phase.data,
@@ -462,7 +475,7 @@ def form_to_data(form: InitiativeForm, language: str = "nl"):
         staff_count=form.staff_count.data,
         ict=form.ict.data or "",
         dimensions={
-            e.form.code.data: (e.form.current_level.data, e.form.ambition_level.data)
+            e.form.code.data or "": (e.form.current_level.data, e.form.ambition_level.data)
             for e in form.dimensions.entries
         },
         obstacles=obstacles,

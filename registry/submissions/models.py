@@ -15,11 +15,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import TimestampMixin
-from registry.extensions import db
+from registry.extensions import Model
 from registry.taxonomy.constants import InitiativeState
 
 
-class Organisation(TimestampMixin, db.Model):
+class Organisation(TimestampMixin, Model):
     """The school (location) behind an initiative, with its address and resolved location."""
 
     __tablename__ = "organisation"
@@ -28,7 +28,7 @@ class Organisation(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     brin: Mapped[str] = mapped_column(String(4), index=True)
     location_number: Mapped[str | None] = mapped_column(String(2))
-    sector: Mapped[str] = mapped_column(String(16), index=True)
+    sector: Mapped[str] = mapped_column(ForeignKey("sector.code"), index=True)
     levels: Mapped[str] = mapped_column(String(300), default="")
     qualification_codes: Mapped[str] = mapped_column(String(300), default="")
     street: Mapped[str] = mapped_column(String(200), default="")
@@ -48,7 +48,7 @@ class Organisation(TimestampMixin, db.Model):
     initiatives: Mapped[list[Initiative]] = relationship(back_populates="organisation")
 
 
-class Initiative(TimestampMixin, db.Model):
+class Initiative(TimestampMixin, Model):
     """An initiative for fully personalised learning, as submitted and curated."""
 
     __tablename__ = "initiative"
@@ -63,15 +63,21 @@ class Initiative(TimestampMixin, db.Model):
     summary: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     start_year: Mapped[int | None]
-    phase: Mapped[str] = mapped_column(String(20))
+    phase: Mapped[str] = mapped_column(ForeignKey("phase.code"))
     learners_count: Mapped[int | None]
     staff_count: Mapped[int | None]
     ict: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(20), default=InitiativeState.PENDING, index=True)
+    # active_history: the previous state is loaded on change, so a flush can tell that an
+    # entry leaves the public pages (registry.cache).
+    state: Mapped[str] = mapped_column(String(20), default=InitiativeState.PENDING, index=True,
+                                       active_history=True)
     language: Mapped[str] = mapped_column(String(5), default="nl")
     submitted_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     version_id: Mapped[int] = mapped_column(default=1)
+    # Folded title, summary, school, place and obstacle titles for the ``q`` filter, kept up
+    # to date on every flush (registry.submissions.search).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     organisation: Mapped[Organisation] = relationship(back_populates="initiatives")
     dimensions: Mapped[list[InitiativeDimension]] = relationship(
@@ -92,7 +98,7 @@ class Initiative(TimestampMixin, db.Model):
         return self.state == InitiativeState.PUBLISHED
 
 
-class InitiativeDimension(db.Model):
+class InitiativeDimension(Model):
     """Where an initiative stands on one dimension of personalisation, and its ambition."""
 
     __tablename__ = "initiative_dimension"
@@ -114,7 +120,7 @@ class InitiativeDimension(db.Model):
     dimension = relationship("Dimension")
 
 
-class Obstacle(TimestampMixin, db.Model):
+class Obstacle(TimestampMixin, Model):
     """An obstacle a school reports in one of the regulatory areas."""
 
     __tablename__ = "obstacle"
@@ -147,7 +153,7 @@ class Obstacle(TimestampMixin, db.Model):
     theme = relationship("Theme")
 
 
-class Contact(TimestampMixin, db.Model):
+class Contact(TimestampMixin, Model):
     """Personal data of the school contact (AVG): never shown on public pages or exports."""
 
     __tablename__ = "contact"

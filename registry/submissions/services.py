@@ -4,10 +4,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import literal_column, select, text, union_all
-
 from registry.database import utcnow
+from registry.events import EntryChange, entry_submitted
 from registry.extensions import db
+from registry.geo.services import locate_organisation
 from registry.submissions.models import (
     Contact,
     Initiative,
@@ -16,7 +16,6 @@ from registry.submissions.models import (
     Organisation,
 )
 from registry.taxonomy.constants import InitiativeState
-from registry.taxonomy.models import Dimension, ObstacleArea
 
 logger = logging.getLogger(__name__)
 
@@ -93,45 +92,6 @@ OBSTACLE_FIELDS = (
 )
 
 
-def area_choices() -> list[tuple[str, str]]:
-    areas = db.session.scalars(select(ObstacleArea).order_by(ObstacleArea.position)).all()
-    return [(a.code, a.label) for a in areas]
-
-
-def dimension_list() -> list[Dimension]:
-    return list(db.session.scalars(select(Dimension).order_by(Dimension.position)).all())
-
-
-def form_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(areas, dimensions) as (code, label) pairs in taxonomy order and the interface
-    language: the same as ``area_choices()`` and ``dimension_list()``, read as plain rows in
-    one query (the submission form is built on every GET and POST; issue 11)."""
-    kind = literal_column("'a'").label("kind")
-    rows = db.session.execute(
-        union_all(
-            select(kind, ObstacleArea.code, ObstacleArea.label_nl, ObstacleArea.label_en,
-                   ObstacleArea.position),
-            select(literal_column("'d'"), Dimension.code, Dimension.label_nl,
-                   Dimension.label_en, Dimension.position),
-        ).order_by(text("kind"), text("position"))
-    ).all()
-    english = _english()
-    areas = [(r.code, r.label_en if english else r.label_nl) for r in rows if r.kind == "a"]
-    dims = [(r.code, r.label_en if english else r.label_nl) for r in rows if r.kind == "d"]
-    return areas, dims
-
-
-def _english() -> bool:
-    """Whether labels are shown in English (as ``_Labelled.label`` decides)."""
-    from flask_babel import get_locale
-
-    try:
-        locale = str(get_locale() or "nl")
-    except RuntimeError:  # pragma: no cover - no app context
-        locale = "nl"
-    return locale.startswith("en")
-
-
 def make_reference(initiative: Initiative) -> str:
     """A human reference such as GL-2026-00042 (year of submission, database id)."""
     year = (initiative.submitted_at or utcnow()).year
@@ -172,12 +132,22 @@ def build_initiative(data: InitiativeData, *, state: str) -> Initiative:
     return initiative
 
 
+def submit(data: InitiativeData) -> Initiative:
+    """The public submission use case: store the entry unconfirmed (double opt-in) and
+    announce it (the history records it; the contact gets the confirmation mail, queued in
+    this same transaction). The caller commits once; the mail goes out after the commit."""
+    initiative = submit_initiative(data, state=InitiativeState.UNCONFIRMED)
+    entry_submitted.send(EntryChange(initiative, "create", "submitter"))
+    return initiative
+
+
 def submit_initiative(
     data: InitiativeData, *, state: str = InitiativeState.PENDING
 ) -> Initiative:
-    """Store a new submission in one unit of work (the caller commits) and give it a reference.
+    """Store a new entry in one unit of work (the caller commits) and give it a reference.
 
-    Geocoding is attempted from the offline data; it never fails the submission.
+    Geocoding is attempted from the offline data; it never fails the submission. Used by
+    ``submit`` and by loaders of known data (demo data, benchmarks), which announce nothing.
     """
     initiative = build_initiative(data, state=state)
     # Located before the first flush, so the school is inserted with its location (no
@@ -202,14 +172,10 @@ def _locate(organisation: Organisation) -> None:
     so an unexpected failure is undone by restoring those attributes rather than with a
     SAVEPOINT, which cost a flush and two statements per submission (issue 11).
     """
-    try:
-        from registry.geo.services import locate_organisation
-    except ImportError:  # geo module not installed
-        return
     before = {name: getattr(organisation, name) for name in _GEO_FIELDS}
     try:
         locate_organisation(organisation, online=False)
-    except Exception:  # noqa: BLE001 - geocoding must never fail a submission
+    except Exception:  # geocoding must never fail a submission
         logger.exception("Offline geocoding failed for organisation %s", organisation.id)
         for name, value in before.items():
             setattr(organisation, name, value)
@@ -254,9 +220,3 @@ def apply_initiative_data(initiative: Initiative, data: InitiativeData) -> None:
         org.geo_status = "todo"
         _locate(org)
 
-
-def published_initiative_or_none(initiative_id: int) -> Initiative | None:
-    initiative = db.session.get(Initiative, initiative_id)
-    if initiative is None or initiative.state != InitiativeState.PUBLISHED:
-        return None
-    return initiative

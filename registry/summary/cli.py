@@ -5,6 +5,7 @@ import click
 from flask import Flask
 
 from registry.extensions import db
+from registry.published.snapshots import create_snapshot, list_snapshots
 
 
 def register(app: Flask) -> None:
@@ -16,8 +17,6 @@ def register(app: Flask) -> None:
     @click.option("--note", default="", help="What the snapshot is for.")
     def create_command(note: str) -> None:
         """Freeze the published data as a new numbered snapshot."""
-        from registry.summary.services import create_snapshot
-
         snap = create_snapshot(note=note, actor="cli")
         db.session.commit()
         click.echo(f"Snapshot {snap.code}: {snap.initiative_count} initiatives, "
@@ -26,8 +25,6 @@ def register(app: Flask) -> None:
     @snapshot_group.command("list")
     def list_command() -> None:
         """List snapshots, newest first."""
-        from registry.summary.services import list_snapshots
-
         for snap in list_snapshots():
             click.echo(f"{snap.code}\t{snap.created_at:%Y-%m-%d %H:%M}\t"
                        f"{snap.initiative_count}\t{snap.obstacle_count}\t{snap.note}")

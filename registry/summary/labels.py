@@ -1,10 +1,10 @@
 """Labels for the summary's codes, in the interface language."""
 from __future__ import annotations
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from registry.taxonomy.constants import OBSTACLE_AREAS, SECTOR_SHORT
+from registry.taxonomy.constants import SEVERITIES
+from registry.taxonomy.services import current as current_taxonomy
 
 CATEGORY_LABELS = {
     "regelgeving": _l("Vraagt een wijziging van wet- of regelgeving"),
@@ -30,15 +30,12 @@ STATUS_LABELS = {"open": _l("open"), "omzeild": _l("omzeild"), "opgelost": _l("o
 
 
 def area_label(code: str) -> str:
-    english = str(get_locale() or "nl").startswith("en")
-    for c, nl, en, *_ in OBSTACLE_AREAS:
-        if c == code:
-            return en if english else nl
-    return code
+    return current_taxonomy().label("areas", code)
 
 
 def sector_label(code: str) -> str:
-    return str(SECTOR_SHORT.get(code, code))
+    """The short label of a sector (po, vo, mbo, ...)."""
+    return current_taxonomy().short("sectors", code)
 
 
 def distribution(values: dict[str, int], label=str) -> str:
@@ -50,14 +47,12 @@ def template_helpers() -> dict:
     return {
         "CATEGORY_LABELS": CATEGORY_LABELS, "CATEGORY_SHORT": CATEGORY_SHORT,
         "RULE_LEVEL_LABELS": RULE_LEVEL_LABELS, "STATUS_LABELS": STATUS_LABELS,
-        "area_label": area_label, "sector_label": sector_label, "distribution": distribution,
+        "distribution": distribution,
     }
 
 
 def chart_items(summary: dict) -> dict[str, list[tuple[str, int]]]:
     """(label, value) pairs for each chart; the same values as the tables beside them."""
-    from registry.taxonomy.constants import SEVERITIES
-
     return {
         "areas": [(area_label(a["code"]), a["obstacles"]) for a in summary["areas"]],
         "categories": [(str(CATEGORY_SHORT[c["code"]]), c["obstacles"])

@@ -6,26 +6,26 @@ PDF and XLSX downloads, the themes export and the API all show its output.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import threading
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
 
 from registry.cache import has_pending_public_changes, public_data_version
 from registry.database import as_utc, utcnow
-from registry.exports.records import DataSource, freeze, obstacle_in_scope
 from registry.extensions import db
-from registry.filters import InitiativeFilter
 from registry.moderation.models import RULE_LEVELS
-from registry.summary.models import Snapshot
-from registry.summary.records import summary_records
-from registry.taxonomy.constants import OBSTACLE_AREAS, PROVINCES, SECTORS
+from registry.published import records
+from registry.published.filters import InitiativeFilter
+from registry.published.snapshots import previous_snapshot
+from registry.published.sources import SnapshotSource, Source
+from registry.taxonomy.constants import PROVINCES
+from registry.taxonomy.services import Taxonomy
+from registry.taxonomy.services import current as current_taxonomy
 
 SEVERITY_KEYS = ("1", "2", "3", "4")
 STATUS_KEYS = ("open", "omzeild", "opgelost")
@@ -41,8 +41,11 @@ RULE_LEVEL_CATEGORY = {
 TOP_RULES = 10
 MAX_QUOTES = 30
 MAX_ASKS_PER_THEME = 20
-SNAPSHOT_CODE = re.compile(r"^\d{4}-\d{2}-[a-z]{1,3}$")
-# Set in session.info by registry.cache when a flush changed public data (until commit).
+# What the summary reads of each record (the rest of a record is never built for it).
+SUMMARY_FIELDS = ("id", "reference", "title", "learners_count", "published_at", "school_name",
+                  "brin", "location_number", "sector", "province", "consent_quotes")
+SUMMARY_OBSTACLE_FIELDS = ("id", "initiative_id", "area_code", "description", "rule",
+                           "severity", "status", "policy_ask", "theme_id", "created_at")
 
 
 class Tally:
@@ -83,14 +86,16 @@ class Tally:
         self.severity[str(obstacle["severity"])] += 1
         self.status[obstacle["status"]] += 1
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, sector_order: Sequence[str]) -> dict[str, Any]:
+        """The counts; sectors in ``sector_order`` (the taxonomy's), then any others."""
         sectors, provinces = self.sectors, self.provinces
+        order = [*sector_order, *sorted(set(sectors) - set(sector_order))]
         return {
             "initiatives": self.initiatives,
             "schools": len(self.schools),
             "learners": self.learners,
             "obstacles": self.obstacles,
-            "sectors": {code: sectors[code] for code in SECTORS if sectors[code]},
+            "sectors": {code: sectors[code] for code in order if sectors[code]},
             "provinces": {p: provinces[p] for p in PROVINCES if provinces[p]},
             "severity": {k: self.severity[k] for k in SEVERITY_KEYS},
             "status": {k: self.status[k] for k in STATUS_KEYS},
@@ -107,13 +112,10 @@ def theme_category(theme: dict[str, Any]) -> str:
     return RULE_LEVEL_CATEGORY[most_national]
 
 
-def _quarter(value: str | datetime | None) -> str | None:
-    """``2026-K3`` for an ISO timestamp (records) or a datetime (``summary_records``: the
-    same year and month as its ISO text, without writing and parsing it)."""
+def _quarter(value: datetime | None) -> str | None:
+    """``2026-K3`` for a record's datetime."""
     if not value:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
     return _QUARTERS.get((value.year, value.month)) or _quarter_label(value.year, value.month)
 
 
@@ -125,7 +127,8 @@ def _quarter_label(year: int, month: int) -> str:
     return label
 
 
-def _suppress(value: int, exact: bool, threshold: int) -> int | str:
+def suppress(value: int, exact: bool, threshold: int) -> int | str:
+    """A count of schools as the public sees it: below ``threshold`` (except 0) "<N"."""
     return value if exact or value >= threshold or value == 0 else f"<{threshold}"
 
 
@@ -133,9 +136,11 @@ def _normalise_rule(text: str) -> str:
     return " ".join(text.split()).casefold().rstrip(".")
 
 
-def aggregate(records: Iterable[dict[str, Any]], flt: InitiativeFilter,
-              themes: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(items: Iterable[dict[str, Any]], themes: list[dict[str, Any]]) -> dict[str, Any]:
     """One pass over initiative records: every count the summary and exports need (exact).
+
+    The records carry the obstacles that count under the filter (the record path narrows
+    them), so every obstacle of a record is counted.
 
     The loop runs once per obstacle (300,000 at 100,000 initiatives), so what does not
     depend on the obstacle is looked up once: each theme's category, the normalised form of
@@ -157,10 +162,8 @@ def aggregate(records: Iterable[dict[str, Any]], flt: InitiativeFilter,
     theme_ids: set[int] = set()
     provinces: set[str] = set()
     entries: list[dict[str, Any]] = []
-    every_obstacle = not flt.area and not flt.theme
-    for rec in records:
-        in_scope = (rec["obstacles"] if every_obstacle
-                    else [o for o in rec["obstacles"] if obstacle_in_scope(flt, o)])
+    for rec in items:
+        in_scope = rec["obstacles"]
         school = rec["school"]
         quarter = _quarter(rec["published_at"])
         if quarter:
@@ -230,19 +233,10 @@ def themes_in_scope(flt: InitiativeFilter, themes: list[dict[str, Any]]) -> list
             if (not flt.area or t["area"] in flt.area) and (not flt.theme or t["id"] in flt.theme)]
 
 
-def previous_snapshot(snapshot: Snapshot | None) -> Snapshot | None:
-    """The snapshot before ``snapshot`` (or the latest one, for live data)."""
-    stmt = select(Snapshot).order_by(Snapshot.created_at.desc(), Snapshot.id.desc())
-    if snapshot is not None:
-        stmt = stmt.where(Snapshot.created_at < snapshot.created_at)
-    return db.session.scalars(stmt.limit(1)).first()
-
-
-def compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None = None,
-                    exact: bool = False) -> dict[str, Any]:
+def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> dict[str, Any]:
     """All figures of the obstacle summary for the published data matching ``flt``.
 
-    ``snapshot``: take the data from this frozen snapshot instead of live data.
+    ``src``: live data (``registry.published.sources.PUBLISHED``) or a snapshot's source.
     ``exact``: advisors see exact figures; otherwise (the public) every count of schools
     below ``SMALL_NUMBER_THRESHOLD`` (except 0) becomes the string ``"<N"``.
 
@@ -251,7 +245,7 @@ def compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None = None,
         meta:     source ("live"|"snapshot"), snapshot (code|None), data_date (ISO),
                   generated_at, filter (describe()), filter_args, exact, threshold
         totals:   counts (see below) over all obstacles in scope
-        areas:    [{code, label_nl, label_en, **counts}] in the fixed order of the areas
+        areas:    [{code, label_nl, label_en, **counts}] in the taxonomy's order of the areas
         themes:   [{id, title, area, description, category, rules[{title, level, source_url,
                   existing_room}], **counts}], most obstacles first (themes with >= 1 obstacle)
         categories: [{code, **counts, themes}] code in RULE_CATEGORIES:
@@ -281,34 +275,40 @@ def compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None = None,
     change (issue 11); a cached result gets a fresh ``generated_at`` and ``data_date``, as
     a new computation would.
     """
-    threshold = int(current_app.config.get("SMALL_NUMBER_THRESHOLD", 3))
-    source = DataSource(snapshot)
-    key = _cache_key(flt, snapshot, exact, threshold)
+    threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
+    key = _cache_key(flt, src, exact, threshold)
     cached = summary_cache.get(key) if key is not None else None
     if cached is not None:
-        return {**cached, "meta": {**cached["meta"], **source.meta(flt),
+        return {**cached, "meta": {**cached["meta"], **src.meta(flt),
                                    "generated_at": utcnow().isoformat()}}
-    summary = _compute_summary(flt, snapshot, exact, threshold, source)
+    summary = _compute_summary(flt, src, exact, threshold, current_taxonomy())
     if key is not None:
         summary_cache.put(key, summary, weight=len(summary["entries"]) + 1)
     return summary
 
 
-def _compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None, exact: bool,
-                     threshold: int, source: DataSource) -> dict[str, Any]:
-    themes = source.themes()
-    records = summary_records(flt) if source.is_live else source.initiatives(flt)
-    agg = aggregate(records, flt, themes)
+def summary_records(src: Source, flt: InitiativeFilter) -> Iterable[dict[str, Any]]:
+    """The records the summary reads: only its fields, obstacles narrowed by the filter."""
+    return records.initiatives(src, flt, fields=SUMMARY_FIELDS,
+                               obstacle_fields=SUMMARY_OBSTACLE_FIELDS, dimensions=False)
+
+
+def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold: int,
+                     taxonomy: Taxonomy) -> dict[str, Any]:
+    themes = records.themes(src)
+    agg = aggregate(summary_records(src, flt), themes)
+    sector_order = taxonomy.codes("sectors")
 
     def counts(tally: Tally) -> dict[str, Any]:
-        out = tally.as_dict()
-        out["schools"] = _suppress(out["schools"], exact, threshold)
+        out = tally.as_dict(sector_order)
+        out["schools"] = suppress(out["schools"], exact, threshold)
         return out
 
     areas = [
-        {"code": code, "label_nl": nl, "label_en": en, **counts(agg["areas"][code])}
-        for code, nl, en, *_ in OBSTACLE_AREAS
-        if not flt.area or code in flt.area
+        {"code": t.code, "label_nl": t.label_nl, "label_en": t.label_en,
+         **counts(agg["areas"][t.code])}
+        for t in taxonomy.areas
+        if not flt.area or t.code in flt.area
     ]
     theme_rows = []
     for theme in themes_in_scope(flt, themes):
@@ -342,7 +342,7 @@ def _compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None, exact: bo
                 for q, c in sorted(agg["quarters"].items())]
     return {
         "meta": {
-            **source.meta(flt),
+            **src.meta(flt),
             "generated_at": utcnow().isoformat(),
             "exact": exact,
             "threshold": threshold,
@@ -356,7 +356,7 @@ def _compute_summary(flt: InitiativeFilter, snapshot: Snapshot | None, exact: bo
         "policy_asks": policy_asks,
         "quotes": agg["quotes"][:MAX_QUOTES],
         "quarters": quarters,
-        "changes": _changes(flt, snapshot, agg, themes),
+        "changes": _changes(flt, src, agg, themes),
         "entries": agg["entries"],
     }
 
@@ -401,13 +401,12 @@ class SummaryCache:
 summary_cache = SummaryCache()
 
 
-def _cache_key(flt: InitiativeFilter, snapshot: Snapshot | None, exact: bool,
-               threshold: int) -> tuple | None:
+def _cache_key(flt: InitiativeFilter, src: Source, exact: bool, threshold: int) -> tuple | None:
     """The cache key, or None when the result must not be cached: no data version (the
     table is missing, or the cache is switched off with ``SUMMARY_CACHE = False``), or this
     session holds changes to public data that are not committed yet (the version is only
     replaced on commit)."""
-    if not current_app.config.get("SUMMARY_CACHE", True):
+    if not current_app.config["SUMMARY_CACHE"]:
         return None
     if has_pending_public_changes(db.session):
         return None
@@ -415,25 +414,24 @@ def _cache_key(flt: InitiativeFilter, snapshot: Snapshot | None, exact: bool,
     if version is None:
         return None
     return (id(current_app), str(db.engine.url), version,
-            json.dumps(flt.to_args(), sort_keys=True),
-            snapshot.code if snapshot is not None else None, exact, threshold)
+            json.dumps(flt.to_args(), sort_keys=True), src.code, exact, threshold)
 
 
-def _changes(flt: InitiativeFilter, snapshot: Snapshot | None, agg: dict[str, Any],
+def _changes(flt: InitiativeFilter, src: Source, agg: dict[str, Any],
              themes: list[dict[str, Any]]) -> dict[str, Any]:
     """What changed since the previous snapshot, under the same filter."""
-    prev = previous_snapshot(snapshot)
+    prev = previous_snapshot(src.snapshot)
     if prev is None:
         return {"previous": None, "previous_date": None, "new_themes": [],
                 "solved_obstacles": 0, "new_obstacles": 0, "new_provinces": []}
-    prev_source = DataSource(prev)
-    before = aggregate(prev_source.initiatives(flt), flt, prev_source.themes())
+    prev_source = SnapshotSource(prev)
+    before = aggregate(summary_records(prev_source, flt), records.themes(prev_source))
     now_status = agg["obstacle_status"]
     old_status = before["obstacle_status"]
     titles = {t["id"]: t["title"] for t in themes}
     return {
         "previous": prev.code,
-        "previous_date": as_utc(prev.created_at).isoformat(),
+        "previous_date": (as_utc(prev.created_at) or utcnow()).isoformat(),
         "new_themes": [{"id": tid, "title": titles.get(tid, "")}
                        for tid in sorted(agg["theme_ids"] - before["theme_ids"])],
         "solved_obstacles": sum(
@@ -444,67 +442,3 @@ def _changes(flt: InitiativeFilter, snapshot: Snapshot | None, agg: dict[str, An
         "new_provinces": [p for p in PROVINCES
                           if p in agg["provinces"] and p not in before["provinces"]],
     }
-
-
-# --- snapshots ---
-
-def next_snapshot_code(now: datetime | None = None) -> str:
-    """``YYYY-MM-a``, then ``-b`` ... ``-z``, ``-aa`` ... for the month of ``now``."""
-    now = now or utcnow()
-    prefix = f"{now.year:04d}-{now.month:02d}-"
-    taken = set(db.session.scalars(select(Snapshot.code).where(Snapshot.code.like(prefix + "%"))))
-    n = 0
-    while True:
-        suffix, k = "", n
-        while True:
-            suffix = chr(ord("a") + k % 26) + suffix
-            k = k // 26 - 1
-            if k < 0:
-                break
-        if prefix + suffix not in taken:
-            return prefix + suffix
-        n += 1
-
-
-def create_snapshot(*, note: str = "", actor=None) -> Snapshot:
-    """Freeze every published record and theme (the caller commits)."""
-    from registry.audit.services import record
-
-    data = freeze()
-    snap = Snapshot(
-        code=next_snapshot_code(),
-        created_at=utcnow(),
-        created_by_id=getattr(actor, "id", None),
-        created_by_label=getattr(actor, "email", None)
-        or (actor if isinstance(actor, str) else "system"),
-        note=note.strip(),
-        initiative_count=len(data["initiatives"]),
-        obstacle_count=sum(len(r["obstacles"]) for r in data["initiatives"]),
-        data=data,
-    )
-    db.session.add(snap)
-    db.session.flush()
-    record("snapshot.create", target_type="snapshot", target_id=snap.id,
-           after={"code": snap.code, "initiatives": snap.initiative_count,
-                  "obstacles": snap.obstacle_count}, reason=snap.note, actor=actor)
-    return snap
-
-
-def list_snapshots() -> list[Snapshot]:
-    """Snapshots newest first (the frozen data itself is loaded only when used)."""
-    from sqlalchemy.orm import defer
-
-    return list(db.session.scalars(
-        select(Snapshot).options(defer(Snapshot.data))
-        .order_by(Snapshot.created_at.desc(), Snapshot.id.desc())
-    ))
-
-
-def get_snapshot(code: str | None) -> Snapshot | None:
-    if not code or not SNAPSHOT_CODE.match(code):
-        return None
-    return db.session.scalar(select(Snapshot).where(Snapshot.code == code))
-
-
-def snapshot_count() -> int:
-    return db.session.scalar(select(func.count(Snapshot.id))) or 0

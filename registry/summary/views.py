@@ -17,13 +17,20 @@ from sqlalchemy import select
 
 from registry.auth.decorators import role_required
 from registry.cache import cached_page
-from registry.exports.views import current_filter, current_source, detail_link, sees_exact_figures
+from registry.exports.services import file_name
 from registry.extensions import db
 from registry.moderation.models import Theme
-from registry.submissions.services import area_choices, dimension_list
+from registry.published.snapshots import create_snapshot, list_snapshots
+from registry.published.web import (
+    current_filter,
+    current_source,
+    detail_link,
+    sees_exact_figures,
+)
 from registry.summary import documents, services
 from registry.summary.forms import SnapshotForm
-from registry.summary.labels import chart_items, template_helpers
+from registry.summary.labels import chart_items
+from registry.taxonomy.services import current as current_taxonomy
 
 bp = Blueprint("summary", __name__, url_prefix="/knelpunten")
 
@@ -34,16 +41,9 @@ MIMETYPES = {
 }
 
 
-@bp.app_context_processor
-def _helpers():
-    return template_helpers()
-
-
 def _summary():
     flt = current_filter()
-    source = current_source()
-    summary = services.compute_summary(flt, snapshot=source.snapshot,
-                                       exact=sees_exact_figures())
+    summary = services.compute_summary(flt, current_source(), exact=sees_exact_figures())
     return flt, summary
 
 
@@ -52,9 +52,10 @@ def _summary():
 def summary():
     flt, data = _summary()
     themes = db.session.scalars(select(Theme).order_by(Theme.area_code, Theme.title)).all()
+    tax = current_taxonomy()
     return render_template(
-        "summary/summary.html", s=data, flt=flt, areas=area_choices(),
-        dimensions=dimension_list(), themes=themes, snapshots=services.list_snapshots(),
+        "summary/summary.html", s=data, flt=flt, areas=tax.choices("areas"),
+        dimensions=tax.dimensions, themes=themes, snapshots=list_snapshots(),
         snapshot=data["meta"]["snapshot"] or "", link=detail_link(), **_extras(data),
     )
 
@@ -68,8 +69,6 @@ def _extras(data: dict) -> dict:
 
 @bp.route("/knelpuntenoverzicht.<any(docx, pdf, xlsx):fmt>")
 def download(fmt: str):
-    from registry.exports.services import file_name
-
     flt, data = _summary()
     title = _("Knelpuntenoverzicht gepersonaliseerd leren")
     if fmt == "docx":
@@ -93,11 +92,11 @@ def download(fmt: str):
 def snapshots():
     form = SnapshotForm()
     if form.validate_on_submit():
-        snap = services.create_snapshot(note=form.note.data or "", actor=current_user)
+        snap = create_snapshot(note=form.note.data or "", actor=current_user)
         db.session.commit()
         flash(_("Momentopname %(code)s is gemaakt.", code=snap.code), "success")
         return redirect(url_for("summary.snapshots"))
     status = 422 if request.method == "POST" else 200
     return render_template("summary/snapshots.html", form=form,
-                           snapshots=services.list_snapshots(),
+                           snapshots=list_snapshots(),
                            threshold=current_app.config["SMALL_NUMBER_THRESHOLD"]), status

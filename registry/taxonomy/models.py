@@ -1,29 +1,16 @@
-"""Taxonomy tables. Codes are stable identifiers; labels exist in Dutch and English."""
+"""Taxonomy tables: the one source of the codes and labels of areas, dimensions, sectors and
+phases. Codes are stable identifiers (URLs, exports, the API); labels exist in Dutch and
+English. The first rows are seeded by migrations; ``registry.taxonomy.services.current``
+reads them for every read path."""
 from __future__ import annotations
 
-from flask_babel import get_locale
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.extensions import db
+from registry.extensions import Model
 
 
-class _Labelled:
-    code: Mapped[str]
-    label_nl: Mapped[str]
-    label_en: Mapped[str]
-
-    @property
-    def label(self) -> str:
-        """The label in the current interface language (Dutch outside a request)."""
-        try:
-            locale = str(get_locale() or "nl")
-        except RuntimeError:  # pragma: no cover - no app context
-            locale = "nl"
-        return self.label_en if locale.startswith("en") else self.label_nl
-
-
-class ObstacleArea(_Labelled, db.Model):
+class ObstacleArea(Model):
     """One of the five regulatory areas (plus 'overig') in which schools meet obstacles."""
 
     __tablename__ = "obstacle_area"
@@ -35,15 +22,35 @@ class ObstacleArea(_Labelled, db.Model):
     description_en: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
 
-    @property
-    def description(self) -> str:
-        return self.description_en if self.label == self.label_en else self.description_nl
 
-
-class Dimension(_Labelled, db.Model):
+class Dimension(Model):
     """A dimension of personalised learning (iXperium), scored 0-3 now and as ambition."""
 
     __tablename__ = "dimension"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    label_nl: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Sector(Model):
+    """An education sector (po, vo, mbo, ...), with a short label for tables and lists."""
+
+    __tablename__ = "sector"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label_nl: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+    short_nl: Mapped[str] = mapped_column(String(20))
+    short_en: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Phase(Model):
+    """The phase an initiative is in (idea, pilot, running, scaled up, stopped)."""
+
+    __tablename__ = "phase"
 
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     label_nl: Mapped[str] = mapped_column(String(100))

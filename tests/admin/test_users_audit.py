@@ -21,13 +21,15 @@ def test_invite_mails_a_set_password_link(client, login, db):
     }, token_page="/beheer/gebruikers")
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "nieuw@example.org"))
-    assert user.role == "moderator" and user.password_hash is None
+    assert user.role == "moderator"
+    assert user.password_hash is None
     [mail] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "auth.invite"))
     assert mail.to_address == "nieuw@example.org"
     link = re.search(r"http://localhost(/wachtwoord/\S+)", mail.body_text).group(1)
     assert client.get(link).status_code == 200
     [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.create"))
-    assert event.actor_id == admin.id and event.after["role"] == "moderator"
+    assert event.actor_id == admin.id
+    assert event.after["role"] == "moderator"
     # inviting the same address again is refused at the field
     again = csrf_post(client, "/beheer/gebruikers", {"email": "nieuw@example.org",
                                                      "role": "advisor"})
@@ -52,7 +54,8 @@ def test_change_role_and_deactivate(app, login, make_user, db):
     actions = [e.action for e in db.session.scalars(
         select(AuditEvent).where(AuditEvent.target_id == user.id,
                                  AuditEvent.target_type == "user"))]
-    assert "user.role" in actions and "user.deactivate" in actions
+    assert "user.role" in actions
+    assert "user.deactivate" in actions
     csrf_post(admin_client, f"/beheer/gebruikers/{user.id}/activeren")
     db.session.expire_all()
     assert user.active is True
@@ -63,7 +66,8 @@ def test_admin_cannot_lock_themselves_out(client, login, db):
     csrf_post(client, f"/beheer/gebruikers/{admin.id}/deactiveren")
     csrf_post(client, f"/beheer/gebruikers/{admin.id}/rol", {"role": "advisor"})
     db.session.expire_all()
-    assert admin.active is True and admin.role == "admin"
+    assert admin.active is True
+    assert admin.role == "admin"
     page = client.get("/beheer/gebruikers").get_data(as_text=True)
     assert "U kunt uw eigen" in page
 

@@ -32,7 +32,8 @@ def events(db, action):
 def test_login_page_is_dutch_with_labels(client):
     html = client.get("/login").get_data(as_text=True)
     assert "Inloggen voor medewerkers" in html
-    assert '<label for="email"' in html and '<label for="password"' in html
+    assert '<label for="email"' in html
+    assert '<label for="password"' in html
     assert 'autocomplete="current-password"' in html
 
 
@@ -62,13 +63,15 @@ def test_wrong_password_and_unknown_account_look_the_same(client, make_user, db)
     assert wrong.status_code == unknown.status_code == 422
     body_wrong = wrong.get_data(as_text=True)
     body_unknown = unknown.get_data(as_text=True)
-    assert GENERIC in body_wrong and GENERIC in body_unknown
+    assert GENERIC in body_wrong
+    assert GENERIC in body_unknown
     strip = lambda html: re.sub(r'value="[^"]*"', "", html)  # noqa: E731 - tokens/typed email
     assert strip(body_wrong).replace("mod@example.org", "X") == \
         strip(body_unknown).replace("nobody@example.org", "X")
     failures = events(db, "login.failure")
     assert [e.actor_label for e in failures] == ["mod@example.org", "nobody@example.org"]
-    assert failures[1].actor_id is None and failures[1].reason == "unknown account"
+    assert failures[1].actor_id is None
+    assert failures[1].reason == "unknown account"
 
 
 def test_account_is_locked_after_repeated_failures(client, make_user, db):
@@ -96,7 +99,7 @@ def test_deactivated_account_cannot_log_in(client, make_user):
     assert GENERIC in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("next_url, expected", [
+@pytest.mark.parametrize(("next_url", "expected"), [
     ("/moderatie/themas", "/moderatie/themas"),
     ("https://evil.example/phish", "/moderatie/"),
     ("//evil.example/phish", "/moderatie/"),
@@ -147,13 +150,14 @@ def test_password_change_logs_out_everywhere_else(app, make_user, db):
 def test_password_change_checks_the_current_password(client, login):
     login(client, "moderator")
     response = csrf_post(client, "/account/wachtwoord", {
-        "current": "wrong", "password": "een nieuw lang wachtwoord", "confirm": "een nieuw lang wachtwoord",
+        "current": "wrong", "password": "een nieuw lang wachtwoord",
+        "confirm": "een nieuw lang wachtwoord",
     }, token_page="/account/wachtwoord")
     assert response.status_code == 422
     assert "Uw huidige wachtwoord klopt niet." in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("password, message", [
+@pytest.mark.parametrize(("password", "message"), [
     ("kort", "Gebruik minstens 12 tekens."),
     ("Wachtwoord1234", "te bekend"),
     ("123456789012", "te bekend"),
@@ -170,9 +174,10 @@ def test_good_password_passes(app):
 
 
 def test_password_is_hashed_with_a_current_algorithm(app):
+    from config import ProductionConfig
     from registry.auth.passwords import hash_password
 
-    app.config.pop("PASSWORD_HASH_METHOD", None)
+    app.config["PASSWORD_HASH_METHOD"] = ProductionConfig.PASSWORD_HASH_METHOD
     with app.test_request_context():
         assert hash_password("paarse olifant danst op dinsdag").startswith("scrypt:")
 
@@ -203,7 +208,8 @@ def test_cli_create_user_prints_a_working_link(runner, client, db):
     result = runner.invoke(args=["create-user", "Chef@Example.org", "--role", "admin"])
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "chef@example.org"))
-    assert user.role == "admin" and user.password_hash is None
+    assert user.role == "admin"
+    assert user.password_hash is None
     link = re.search(r"http://\S+/wachtwoord/\S+", result.output).group(0)
     assert client.get(link.replace("http://localhost", "")).status_code == 200
     assert events(db, "user.create")[0].actor_label == "cli"

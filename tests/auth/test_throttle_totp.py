@@ -50,7 +50,8 @@ def totp_admin(app, make_user):
 
 def test_admin_must_enrol_a_second_factor(client, totp_admin, db):
     response = attempt(client, "admin@example.org", DEFAULT_PASSWORD)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/login/code")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login/code")
     assert client.get("/beheer/gebruikers").status_code == 302  # not logged in yet
     page = client.get("/login/code").get_data(as_text=True)
     secret = page.split("<code>")[1].split("</code>")[0]
@@ -80,4 +81,5 @@ def test_enrolled_user_needs_the_current_code(app, client, make_user):
 def test_without_totp_config_moderators_log_in_directly(client, make_user):
     make_user("admin", email="admin@example.org")
     response = attempt(client, "admin@example.org", DEFAULT_PASSWORD)
-    assert response.status_code == 302 and "/login/code" not in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/login/code" not in response.headers["Location"]

@@ -31,7 +31,8 @@ def test_similar_initiatives_rank_shared_theme_first(app, open_initiative, theme
     titles = [s.initiative.title for s in found]
     assert titles == ["Zelfde thema", "Zelfde gebied dichtbij"]
     assert found[0].themes == ["Vaste examenmomenten"]
-    assert found[1].distance_km is not None and found[1].distance_km < 5
+    assert found[1].distance_km is not None
+    assert found[1].distance_km < 5
 
 
 def test_detail_page_lists_similar_initiatives(client, open_initiative, theme):

@@ -47,7 +47,8 @@ def test_keyboard_only_walkthrough_of_the_submission_form(live_server, browser):
 
     # 1. the first Tab reaches the skip link, which is shown and jumps to the content
     state = _tab(browser)
-    assert state["tag"] == "a" and "skip-link" in browser.switch_to.active_element.get_attribute(
+    assert state["tag"] == "a"
+    assert "skip-link" in browser.switch_to.active_element.get_attribute(
         "class")
     assert _has_visible_focus(state)
     ActionChains(browser).send_keys(Keys.ENTER).perform()

@@ -64,7 +64,8 @@ def test_unknown_postcode_is_flagged_not_raised(app):
     o = org(postcode="0000 AA")
     assert services.locate_organisation(o) is False
     assert o.geo_status == "failed"
-    assert o.latitude is None and o.province is None
+    assert o.latitude is None
+    assert o.province is None
 
 
 def test_broken_data_never_raises(app, monkeypatch):
@@ -81,7 +82,7 @@ def test_a_manual_pin_is_kept_and_gets_its_regions(app):
     o = org(postcode="8911 AB", latitude=51.9225, longitude=4.47917, geo_source="manual")
     assert services.locate_organisation(o)
     assert (o.geo_source, o.geo_precision, o.province) == ("manual", "manual", "Zuid-Holland")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="outside the Netherlands"):
         services.set_manual_location(o, 50.85, 4.35)
 
 

@@ -27,7 +27,7 @@ class StubNominatim:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server API
+            def do_GET(self):  # http.server API
                 parts = urlsplit(self.path)
                 stub.requests.append({"path": parts.path, "query": parse_qs(parts.query),
                                       "agent": self.headers.get("User-Agent")})
@@ -176,6 +176,7 @@ def test_geocode_command_resolves_the_backlog_online(app, db, runner, nominatim)
     assert initiative.organisation.geo_status == "failed"
     result = runner.invoke(args=["geocode"])
     assert result.exit_code == 0, result.output
-    assert "Resolved 1" in result.output and "online geocoder on" in result.output
+    assert "Resolved 1" in result.output
+    assert "online geocoder on" in result.output
     db.session.refresh(initiative.organisation)
     assert initiative.organisation.province == "Utrecht"

@@ -18,7 +18,8 @@ def test_school_lookup_by_name_code_and_postcode(client):
     by_postcode = client.get("/geo/scholen?q=2516pv").get_json()["results"]
     assert "32DD00" in {r["code"] for r in by_postcode}
     by_name = client.get("/geo/scholen?q=ROC Midden Nederland").get_json()["results"]
-    assert by_name[0]["brin"] == "25LH" and by_name[0]["sector"] == "mbo"
+    assert by_name[0]["brin"] == "25LH"
+    assert by_name[0]["sector"] == "mbo"
     assert client.get("/geo/scholen?q=").get_json()["results"] == []
     assert len(client.get("/geo/scholen?q=basisschool&limit=500").get_json()["results"]) == 25
 
@@ -28,7 +29,8 @@ def test_form_loads_school_lookup_and_pin_without_inline_code(client):
     assert "/static/js/school-lookup.js" in html
     assert 'data-lookup-url="/geo/scholen"' in html
     assert "/static/js/pin-picker.js" in html
-    assert 'name="pin_latitude"' in html and 'name="pin_longitude"' in html
+    assert 'name="pin_latitude"' in html
+    assert 'name="pin_longitude"' in html
     # without JS the school name is a plain, labelled text field
     assert '<label for="school_name"' in html
     assert "style=" not in html
@@ -52,7 +54,8 @@ def test_moderator_moves_the_pin_and_fixes_the_province(client, login, db, initi
     page = client.get(url)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Utrecht" in html and 'name="latitude"' in html
+    assert "Utrecht" in html
+    assert 'name="latitude"' in html
     response = client.post(url, data={
         "csrf_token": csrf_token_from(html), "latitude": "51,9225", "longitude": "4,47917",
         "province": "", "reason": "Initiatief draait op de vestiging in Rotterdam",
@@ -65,7 +68,8 @@ def test_moderator_moves_the_pin_and_fixes_the_province(client, login, db, initi
     event = db.session.scalars(select(AuditEvent)).one()
     assert event.action == "geo.location_changed"
     assert (event.target_type, event.target_id) == ("initiative", initiative.id)
-    assert event.before["province"] == "Utrecht" and event.after["province"] == "Zuid-Holland"
+    assert event.before["province"] == "Utrecht"
+    assert event.after["province"] == "Zuid-Holland"
     assert event.reason.startswith("Initiatief draait")
 
     # a border case: the moderator overrides the province the polygons give

@@ -72,7 +72,8 @@ def test_edit_of_published_entry_waits_for_moderation(csrf_client, published):
     assert "Talentroute Noord" in texts[f"/initiatieven/{published.id}"]
 
     revision = pending_revision(published)
-    assert revision.actor_type == "submitter" and revision.status == "pending"
+    assert revision.actor_type == "submitter"
+    assert revision.status == "pending"
     assert revision.changes["initiative.title"] == ["Talentroute Noord",
                                                     "Talentroute Noord en Zuid"]
     obstacle_id = published.obstacles[0].id
@@ -126,7 +127,8 @@ def test_invalid_edit_keeps_typed_values(csrf_client, published):
     response = csrf_client.post(f"{url}/bewerken", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "Vul de naam van het initiatief in." in html and "Mijn nieuwe tekst" in html
+    assert "Vul de naam van het initiatief in." in html
+    assert "Mijn nieuwe tekst" in html
     assert pending_revision(published) is None
 
 
@@ -167,7 +169,8 @@ def test_download_contains_everything_stored_about_the_contact(csrf_client, publ
     assert data["initiative"]["reference"] == published.reference
     assert data["initiative"]["obstacles"][0]["title"] == "Vaste examenmomenten"
     assert data["initiative"]["organisation"]["name"] == published.organisation.name
-    assert len(data["manage_links"]) == 1 and "token" not in json.dumps(data["manage_links"])
+    assert len(data["manage_links"]) == 1
+    assert "token" not in json.dumps(data["manage_links"])
 
 
 def test_erase_published_keeps_anonymous_entry_without_name(csrf_client, app):
@@ -187,7 +190,8 @@ def test_erase_published_keeps_anonymous_entry_without_name(csrf_client, app):
     for url_, text in texts.items():
         assert "Bram Jansen" not in text, url_
     contact = db.session.scalars(select(Contact)).one()
-    assert contact.erased_at is not None and contact.email == ""
+    assert contact.erased_at is not None
+    assert contact.email == ""
     assert not contact.consent_publish_name
     # Erasing twice is harmless.
     again = csrf_client.get(f"{url}/gegevens-wissen", follow_redirects=True)
@@ -210,7 +214,7 @@ def test_erase_unpublished_entry_deletes_it_completely(csrf_client, app):
 
 def test_purge_unconfirmed_deletes_only_old_unconfirmed(runner, app):
     old = make_initiative(state=InitiativeState.UNCONFIRMED, title="Oud")
-    recent = make_initiative(state=InitiativeState.UNCONFIRMED, title="Recent")
+    make_initiative(state=InitiativeState.UNCONFIRMED, title="Recent")
     old_pending = make_initiative(state=InitiativeState.PENDING, title="Bevestigd")
     for item in (old, old_pending):
         item.created_at = utcnow() - timedelta(days=31)

@@ -50,9 +50,11 @@ def test_geojson_is_valid_rfc7946_with_published_entries_only(client, data):
         assert feature["type"] == "Feature"
         assert isinstance(feature["id"], int)
         geometry = feature["geometry"]
-        assert geometry["type"] == "Point" and len(geometry["coordinates"]) == 2
+        assert geometry["type"] == "Point"
+        assert len(geometry["coordinates"]) == 2
         lon, lat = geometry["coordinates"]
-        assert 3 < lon < 8 and 50 < lat < 54  # [longitude, latitude] order
+        assert 3 < lon < 8  # [longitude, latitude] order
+        assert 50 < lat < 54
         props = feature["properties"]
         assert props["url"] == f"/initiatieven/{feature['id']}"
         assert set(props) >= {"title", "school", "place", "province", "areas"}
@@ -114,7 +116,8 @@ def test_map_page_filters_change_map_list_counts_and_export_links_together(clien
     html = client.get("/kaart?sector=mbo").get_data(as_text=True)
     assert "1 initiatief gevonden" in html
     assert "met 2 knelpunten" in html
-    assert "Utrechts leerhuis" in html and "Groningse leerroute" not in html
+    assert "Utrechts leerhuis" in html
+    assert "Groningse leerroute" not in html
     assert 'data-geojson="/kaart/initiatieven.geojson?sector=mbo&amp;v=' in html
     assert 'href="/kaart/initiatieven.geojson?sector=mbo"' in html
     assert 'href="/export/initiatieven.csv?sector=mbo"' in html
@@ -131,8 +134,10 @@ def test_map_page_serves_leaflet_itself_without_inline_code(client, data):
     assert "/kaart/vendor/leaflet/leaflet.js" in html
     assert "/kaart/vendor/markercluster/leaflet.markercluster.js" in html
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    assert "style=" not in html and "onclick" not in html
-    assert "unpkg" not in html and "cdn" not in html.lower()
+    assert "style=" not in html
+    assert "onclick" not in html
+    assert "unpkg" not in html
+    assert "cdn" not in html.lower()
     for path in ("/kaart/vendor/leaflet/leaflet.js", "/kaart/vendor/leaflet/leaflet.css",
                  "/kaart/vendor/markercluster/MarkerCluster.css", "/static/js/map.js"):
         response = client.get(path)
@@ -155,10 +160,13 @@ def test_map_without_tiles_draws_the_province_outlines(client, app, data):
 
 def test_province_view_counts_initiatives_and_obstacles_per_area(client, data):
     html = client.get("/kaart/provincies").get_data(as_text=True)
-    assert "<caption" in html and 'scope="col"' in html
+    assert "<caption" in html
+    assert 'scope="col"' in html
     rows = dict(re.findall(r'<th scope="row">(?:<a [^>]*>)?([^<]+)(?:</a>)?</th>\s*'
                            r'<td class="num">(\d+)</td>', html))
-    assert rows["Utrecht"] == "1" and rows["Groningen"] == "1" and rows["Fryslân"] == "1"
+    assert rows["Utrecht"] == "1"
+    assert rows["Groningen"] == "1"
+    assert rows["Fryslân"] == "1"
     assert rows["Limburg"] == "0"
     assert rows["Locatie onbekend"] == "1"
     utrecht_row = re.search(r'<a href="[^"]*">Utrecht</a></th>(.*?)</tr>', html, re.S).group(1)
@@ -167,7 +175,8 @@ def test_province_view_counts_initiatives_and_obstacles_per_area(client, data):
     filtered = client.get("/kaart/provincies?sector=po").get_data(as_text=True)
     rows = dict(re.findall(r'<th scope="row">(?:<a [^>]*>)?([^<]+)(?:</a>)?</th>\s*'
                            r'<td class="num">(\d+)</td>', filtered))
-    assert rows["Utrecht"] == "0" and rows["Fryslân"] == "1"
+    assert rows["Utrecht"] == "0"
+    assert rows["Fryslân"] == "1"
 
 
 def test_map_pages_in_english(client, data):

@@ -118,7 +118,8 @@ def test_marker_popup_by_keyboard(live_server, browser):
     marker.send_keys(Keys.ENTER)
     popup = WebDriverWait(browser, 10).until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, ".map-popup")))
-    assert "Friese leerroute" in popup.text and "Knelpunten in" in popup.text
+    assert "Friese leerroute" in popup.text
+    assert "Knelpunten in" in popup.text
     link = popup.find_element(By.CSS_SELECTOR, ".map-popup-title a")
     assert link.get_attribute("href").endswith(f"/initiatieven/{initiative_id}")
 
@@ -161,5 +162,6 @@ def test_submitter_places_a_pin_with_the_keyboard_button(live_server, browser):
     browser.find_element(By.CSS_SELECTOR, "[data-pin-center]").click()
     lat = browser.find_element(By.ID, "pin-latitude").get_attribute("value")
     lon = browser.find_element(By.ID, "pin-longitude").get_attribute("value")
-    assert 50 < float(lat) < 54 and 3 < float(lon) < 8
+    assert 50 < float(lat) < 54
+    assert 3 < float(lon) < 8
     assert "Speld gezet" in browser.find_element(By.CSS_SELECTOR, "[data-pin-status]").text

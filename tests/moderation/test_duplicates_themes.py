@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from registry.audit.models import AuditEvent
 from registry.history.models import Revision
-from registry.moderation import services
+from registry.manage.services import confirm_initiative
+from registry.moderation import duplicates, services
 from registry.moderation.models import DuplicateFlag, Theme
 from registry.submissions.models import Initiative, Obstacle
 from registry.submissions.services import ObstacleData
@@ -36,7 +37,7 @@ def test_duplicate_signals(app, db):
                                     title="Eigen leerroute met een coach")
     unrelated = make_initiative(state=PENDING, school_name="Noorderlicht", brin="13ZZ",
                                 postcode="9700 AA", title="Tuinproject")
-    found = {c.initiative.id: c.reasons for c in services.find_duplicates(base)}
+    found = {c.initiative.id: c.reasons for c in duplicates.find_duplicates(base)}
     assert found[same_brin.id] == ["brin_location"]
     assert found[same_postcode.id] == ["postcode"]
     assert found[similar_names.id] == ["names"]
@@ -46,7 +47,10 @@ def test_duplicate_signals(app, db):
 def test_flags_are_shown_and_can_be_dismissed(client, login, db):
     login(client, "moderator")
     first = make_initiative(brin="25LH", postcode="3511 AB")
-    second = make_initiative(state=PENDING, brin="25LH", postcode="3511 AB")
+    second = make_initiative(state=InitiativeState.UNCONFIRMED, brin="25LH", postcode="3511 AB")
+    assert db.session.scalar(select(DuplicateFlag)) is None
+    confirm_initiative(second)  # the entry arrives in the queue: flagged then, not on a GET
+    db.session.commit()
     queue = client.get("/moderatie/").get_data(as_text=True)
     assert "mogelijk dubbel" in queue
     html = client.get(f"/moderatie/{second.id}").get_data(as_text=True)
@@ -60,7 +64,7 @@ def test_flags_are_shown_and_can_be_dismissed(client, login, db):
     assert flag.status == "not_duplicate"
     assert audit(db, "duplicate.not_duplicate")
     # flagging again does not reopen a decision
-    services.flag_duplicates(second)
+    duplicates.flag_duplicates(second)
     assert db.session.scalar(select(DuplicateFlag)).status == "not_duplicate"
 
 
@@ -76,7 +80,8 @@ def test_merge_keeps_obstacles_histories_and_chosen_fields(client, login, db):
     page = client.get(f"/moderatie/{keep.id}/samenvoegen/{other.id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert 'name="field-title"' in html and 'name="field-learners_count"' in html
+    assert 'name="field-title"' in html
+    assert 'name="field-learners_count"' in html
     assert 'name="field-brin"' not in html  # equal fields are not asked
     response = csrf_post(client, f"/moderatie/{keep.id}/samenvoegen/{other.id}", {
         "version_id": keep.version_id, "field-title": "keep", "field-learners_count": "other",
@@ -84,16 +89,20 @@ def test_merge_keeps_obstacles_histories_and_chosen_fields(client, login, db):
     assert response.status_code == 302
     db.session.expire_all()
     keep, other = db.session.get(Initiative, keep.id), db.session.get(Initiative, other.id)
-    assert keep.title == "Leerroute" and keep.learners_count == 45
+    assert keep.title == "Leerroute"
+    assert keep.learners_count == 45
     assert sorted(o.title for o in keep.obstacles) == [
         "Geen deelcertificaten", "Teldatum", "Vaste examenmomenten"]
-    assert other.obstacles == [] and other.state == InitiativeState.MERGED
+    assert other.obstacles == []
+    assert other.state == InitiativeState.MERGED
     assert other.contact is not None  # the other entry's personal data is not copied around
     flag = db.session.scalar(select(DuplicateFlag))
-    assert flag.status == "merged" and flag.kept_id == keep.id
+    assert flag.status == "merged"
+    assert flag.kept_id == keep.id
     # both histories remain and are shown on the kept entry
     kinds = {(r.initiative_id, r.kind) for r in db.session.scalars(select(Revision))}
-    assert (keep.id, "merge") in kinds and (other.id, "merged") in kinds
+    assert (keep.id, "merge") in kinds
+    assert (other.id, "merged") in kinds
     html = client.get(f"/moderatie/{keep.id}").get_data(as_text=True)
     assert other.reference in html
     [event] = audit(db, "initiative.merge")
@@ -142,7 +151,8 @@ def test_create_theme_with_rules(client, login, db):
     response = csrf_post(client, "/moderatie/themas/nieuw", _theme_post())
     assert response.status_code == 302
     theme = db.session.scalar(select(Theme))
-    assert theme.title == "Geen deeldiploma's" and theme.area_code == "diplomeren"
+    assert theme.title == "Geen deeldiploma's"
+    assert theme.area_code == "diplomeren"
     assert [(r.title, r.level) for r in theme.rules] == [("WEB art. 7.4.6", "wet")]
     assert audit(db, "theme.create")
     page = client.get(f"/moderatie/themas/{theme.id}").get_data(as_text=True)
@@ -194,7 +204,8 @@ def test_link_from_obstacle_and_from_theme_page_with_stats(client, login, db):
     assert (stats.initiatives, stats.schools, stats.learners) == (2, 2, 65)
     assert stats.sectors == ["mbo", "vo"]
     page = client.get(f"/moderatie/themas/{theme.id}").get_data(as_text=True)
-    assert 'data-stat="initiatives">2<' in page and 'data-stat="learners">65<' in page
+    assert 'data-stat="initiatives">2<' in page
+    assert 'data-stat="learners">65<' in page
     assert len(audit(db, "obstacle.link_theme")) == 2
     # unlink
     csrf_post(client, f"/moderatie/themas/{theme.id}/ontkoppelen/{b.obstacles[0].id}")

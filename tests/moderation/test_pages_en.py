@@ -10,7 +10,7 @@ from tests.factories import make_initiative
 from tests.fixtures.auth import csrf_post
 
 
-@pytest.mark.parametrize("lang, expected", [
+@pytest.mark.parametrize(("lang", "expected"), [
     ("nl", ["Moderatiewachtrij", "Mogelijke dubbele aanmeldingen", "Thema's (knelpunten)",
             "Auditlog", "Iemand uitnodigen", "Aanmeldingen samenvoegen", "Regels"]),
     ("en", ["Moderation queue", "Possible duplicate entries", "Merge entries", "Audit log",
@@ -33,7 +33,8 @@ def test_staff_pages_in_both_languages(client, login, db, lang, expected):
         assert response.status_code == 200, url
         page = response.get_data(as_text=True)
         assert f'<html lang="{lang}">' in page
-        assert 'style="' not in page and "onclick" not in page  # CSP-friendly
+        assert 'style="' not in page  # CSP-friendly
+        assert "onclick" not in page
         html += page
     for text in expected:
         assert text in html, text

@@ -39,11 +39,15 @@ def test_moderator_story_end_to_end(app, make_user, db):
                          token_page="/login")
     assert response.status_code == 302
     queue = moderator.get("/moderatie/").get_data(as_text=True)
-    assert new.reference in queue and "mogelijk dubbel" in queue
+    assert new.reference in queue
+    assert "mogelijk dubbel" in queue
 
-    # ...detects the duplicate on the entry page and merges the new entry into the old one.
+    # ...detects the duplicate on the entry page, looks up who sent it (logged) and merges
+    # the new entry into the old one.
     entry = moderator.get(f"/moderatie/{new.id}").get_data(as_text=True)
     assert f'data-duplicate="{existing.id}"' in entry
+    contact = csrf_post(moderator, f"/moderatie/{new.id}/contact").get_data(as_text=True)
+    assert new.contact.email in contact
     response = csrf_post(moderator, f"/moderatie/{existing.id}/samenvoegen/{new.id}", {
         "version_id": existing.version_id, "field-title": "other", "field-summary": "other",
     })
@@ -93,7 +97,8 @@ def test_moderator_story_end_to_end(app, make_user, db):
     csrf_post(admin, "/login", {"email": "admin@example.org", "password": DEFAULT_PASSWORD},
               token_page="/login")
     log = admin.get("/beheer/audit?actor=mod@example.org").get_data(as_text=True)
-    assert "initiative.merge" in log and "obstacle.link_theme" in log
+    assert "initiative.merge" in log
+    assert "obstacle.link_theme" in log
 
 
 def test_publish_step_of_the_story(client, login, db):

@@ -38,7 +38,8 @@ def test_stamp_changes_with_public_data_only(db):
 def test_list_page_is_cached_and_follows_every_change(client, db):
     make_initiative(title="Leren in de wijk")
     first = client.get("/initiatieven")
-    assert first.status_code == 200 and "Leren in de wijk" in first.get_data(as_text=True)
+    assert first.status_code == 200
+    assert "Leren in de wijk" in first.get_data(as_text=True)
     etag = first.headers["ETag"]
 
     again = client.get("/initiatieven")
@@ -96,7 +97,8 @@ def test_api_and_map_follow_changes(client, db):
     make_initiative(title="Talentprogramma met eigen tempo")
     api = client.get("/api/v1/initiatives")
     geo = client.get("/kaart/initiatieven.geojson")
-    assert api.status_code == 200 and geo.status_code == 200
+    assert api.status_code == 200
+    assert geo.status_code == 200
     make_initiative(title="Werkplekleren met microcredentials")
     api2 = client.get("/api/v1/initiatives", headers={"If-None-Match": api.headers["ETag"]})
     assert api2.status_code == 200

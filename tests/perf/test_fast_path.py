@@ -46,7 +46,8 @@ def test_fast_answers_keep_the_security_and_cache_headers(client, db):
     for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
                  "X-Frame-Options", "ETag", "Vary", "Content-Type"):
         assert second.headers[name] == first.headers[name], name
-    assert "Cookie" in second.headers["Vary"] and "Accept-Encoding" in second.headers["Vary"]
+    assert "Cookie" in second.headers["Vary"]
+    assert "Accept-Encoding" in second.headers["Vary"]
     assert "Set-Cookie" not in second.headers
     assert int(second.headers["Content-Length"]) == len(second.get_data())
 
@@ -67,7 +68,8 @@ def test_gzip_for_clients_that_accept_it(client, db):
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(zipped.get_data()) == plain
     again = client.get("/initiatieven")  # a client without gzip still gets plain bytes
-    assert "Content-Encoding" not in again.headers and again.get_data() == plain
+    assert "Content-Encoding" not in again.headers
+    assert again.get_data() == plain
 
 
 def test_a_change_is_visible_on_the_next_fast_request(app, client, db):
@@ -116,7 +118,8 @@ def test_query_and_language_are_part_of_the_key(client, db):
     make_initiative(title="Flexibel examineren")
     dutch = client.get("/initiatieven").get_data(as_text=True)
     english = client.get("/initiatieven?lang=en").get_data(as_text=True)
-    assert 'lang="nl"' in dutch and 'lang="en"' in english
+    assert 'lang="nl"' in dutch
+    assert 'lang="en"' in english
     assert client.get("/initiatieven").get_data(as_text=True) == dutch
 
 
@@ -146,7 +149,8 @@ def test_without_limits_the_api_list_takes_the_fast_path(app, client, db):
     with flask_requests(app) as seen:
         first = client.get("/api/v1/initiatives")
         second = client.get("/api/v1/initiatives")
-    assert len(seen) == 1 and second.get_data() == first.get_data()
+    assert len(seen) == 1
+    assert second.get_data() == first.get_data()
 
 
 def test_missing_pages_and_other_methods_go_through_the_app(app, client, db):
@@ -164,7 +168,8 @@ def test_switched_off_cache_goes_through_the_app(app, client, db):
     app.config["PAGE_CACHE"] = False
     with flask_requests(app) as seen:
         response = client.get("/initiatieven")
-    assert len(seen) == 1 and "ETag" not in response.headers
+    assert len(seen) == 1
+    assert "ETag" not in response.headers
 
 
 def test_home_map_and_province_pages_are_cached_and_follow_changes(app, client, db):

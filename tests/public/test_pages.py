@@ -23,7 +23,8 @@ def test_list_shows_published_with_area_counts_and_paginates(client, db):
     html = client.get("/initiatieven").get_data(as_text=True)
     assert "Met twee examenknelpunten" in html
     assert "Wacht nog" not in html
-    assert "Examineren: 2" in html and "Valideren: 1" in html
+    assert "Examineren: 2" in html
+    assert "Valideren: 1" in html
 
     for i in range(25):
         make_initiative(title=f"Extra {i}", commit=False)
@@ -64,7 +65,8 @@ def test_unpublished_entries_are_404(client, db):
 def test_language_switch_to_english_and_back(client):
     assert "Initiatief aanmelden" in client.get("/aanmelden").get_data(as_text=True)
     response = client.get("/taal/en?next=/aanmelden")
-    assert response.status_code == 302 and response.headers["Location"] == "/aanmelden"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/aanmelden"
     html = client.get("/aanmelden").get_data(as_text=True)
     assert '<html lang="en">' in html
     assert "Submit an initiative" in html

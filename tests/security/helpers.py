@@ -27,5 +27,6 @@ def assert_nothing_partial(db) -> None:
     assert c["Initiative"] == c["Organisation"] == c["Contact"], c
     assert c["Obstacle"] >= c["Initiative"], c
     for initiative in db.session.scalars(select(Initiative)):
-        assert initiative.organisation is not None and initiative.contact is not None
+        assert initiative.organisation is not None
+        assert initiative.contact is not None
         assert initiative.obstacles

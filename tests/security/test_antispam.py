@@ -38,7 +38,8 @@ def test_form_has_a_hidden_labelled_honeypot_and_a_signed_start_time(csrf_client
     html = csrf_client.get("/aanmelden").get_data(as_text=True)
     assert '<label for="homepage_url">Laat dit veld leeg</label>' in html
     field = re.search(r'<input[^>]*name="homepage_url"[^>]*>', html).group(0)
-    assert 'tabindex="-1"' in field and 'autocomplete="off"' in field
+    assert 'tabindex="-1"' in field
+    assert 'autocomplete="off"' in field
     assert re.search(r'<div class="visually-hidden">\s*<label for="homepage_url"', html)
     started = _form_fields(html)["form_started"]
     assert antispam.read_timestamp(started) == pytest.approx(time.time(), abs=5)
@@ -49,7 +50,8 @@ def test_honeypot_filled_is_refused_with_a_message_and_keeps_the_input(csrf_clie
     response = post(csrf_client, homepage_url="http://spam.example", title="Mijn titel")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "Laat dit veld leeg" in html and "controle tegen spam" in html
+    assert "Laat dit veld leeg" in html
+    assert "controle tegen spam" in html
     assert 'value="Mijn titel"' in html
     assert counts(db)["Initiative"] == 0
 
@@ -61,7 +63,8 @@ def test_too_fast_is_refused_then_accepted_after_waiting(csrf_client, app, db, m
     response = csrf_client.post("/aanmelden", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "erg snel" in html and 'value="Snel ingevuld"' in html
+    assert "erg snel" in html
+    assert 'value="Snel ingevuld"' in html
     assert counts(db)["Initiative"] == 0
     # the re-rendered form keeps the original start time: resubmitting later works
     assert _form_fields(html)["form_started"] == data["form_started"]
@@ -101,7 +104,8 @@ def test_proof_of_work_when_enabled(csrf_client, app, db):
     assert 'value="Met controle"' in response.get_data(as_text=True)
     # a solved challenge is accepted once
     challenge = csrf_client.get("/beveiliging/pow-challenge").get_json()
-    assert challenge["algorithm"] == "SHA-256" and challenge["maxnumber"] == 2000
+    assert challenge["algorithm"] == "SHA-256"
+    assert challenge["maxnumber"] == 2000
     solution = pow.solve(challenge)
     response = csrf_client.post("/aanmelden", data=dict(data, pow_solution=solution))
     assert response.status_code == 302
@@ -183,15 +187,18 @@ def test_adding_obstacle_rows_without_javascript_does_not_count(limited_client, 
 
 def test_manage_link_request_form_has_the_same_protection(csrf_client, app):
     html = csrf_client.get("/beheren/nieuwe-link").get_data(as_text=True)
-    assert 'name="homepage_url"' in html and 'name="form_started"' in html
+    assert 'name="homepage_url"' in html
+    assert 'name="form_started"' in html
     data = dict(email="anne@school.nl", homepage_url="http://spam.example",
                 **_form_fields(html))
     response = csrf_client.post("/beheren/nieuwe-link", data=data)
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    assert "controle tegen spam" in text and 'value="anne@school.nl"' in text
+    assert "controle tegen spam" in text
+    assert 'value="anne@school.nl"' in text
     app.config["MIN_FILL_SECONDS"] = 30
     html = csrf_client.get("/beheren/nieuwe-link").get_data(as_text=True)
     response = csrf_client.post("/beheren/nieuwe-link",
                                 data=dict(email="anne@school.nl", **_form_fields(html)))
-    assert response.status_code == 422 and "erg snel" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "erg snel" in response.get_data(as_text=True)

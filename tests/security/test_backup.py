@@ -28,7 +28,8 @@ def test_backup_and_restore_round_trip(app, db, runner, tmp_path):
     path = tmp_path / "backup.db"
     result = runner.invoke(args=["backup", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Backup written" in result.output and path.stat().st_size > 0
+    assert "Backup written" in result.output
+    assert path.stat().st_size > 0
 
     # operator mistake after the backup: rows deleted, a new row added
     for initiative in db.session.scalars(select(Initiative)).all()[:2]:
@@ -50,13 +51,15 @@ def test_backup_default_path_and_restore_refuses_garbage(app, db, runner, tmp_pa
     make_initiative()
     result = runner.invoke(args=["backup"])
     assert result.exit_code == 0, result.output
-    assert "instance" in result.output and ".sqlite3" in result.output
+    assert "instance" in result.output
+    assert ".sqlite3" in result.output
     import os
     os.unlink(result.output.split("Backup written to ", 1)[1].strip())
     garbage = tmp_path / "kapot.db"
     garbage.write_bytes(b"dit is geen database" * 100)
     result = runner.invoke(args=["restore", str(garbage), "--yes"])
-    assert result.exit_code != 0 and "not a SQLite database" in result.output
+    assert result.exit_code != 0
+    assert "not a SQLite database" in result.output
     assert counts(db)["Initiative"] == 1  # untouched
 
 
@@ -66,4 +69,5 @@ def test_restore_asks_for_confirmation(app, db, runner, tmp_path):
     path = tmp_path / "b.db"
     assert runner.invoke(args=["backup", str(path)]).exit_code == 0
     result = runner.invoke(args=["restore", str(path)], input="n\n")
-    assert result.exit_code != 0 and "Aborted" in result.output
+    assert result.exit_code != 0
+    assert "Aborted" in result.output

@@ -1,31 +1,51 @@
 """Service-layer details of a submission that the form tests do not see."""
 from __future__ import annotations
 
+import re
+
+import pytest
 from flask_babel import force_locale
+from sqlalchemy import text
 
 from registry.extensions import db
 from registry.submissions import services
-from registry.submissions.services import area_choices, dimension_list, form_choices
+from registry.submissions.views import build_form
 from registry.taxonomy.models import ObstacleArea
-from tests.factories import initiative_data
+from tests.factories import AREA_CODES, DIMENSION_CODES, PHASE_CODES, SECTOR_CODES, initiative_data
 
 
-def test_form_choices_are_the_taxonomies_in_order_and_language(app):
-    for language in ("nl", "en"):
-        with app.test_request_context(), force_locale(language):
-            areas, dimensions = form_choices()
-            assert areas == area_choices()
-            assert dimensions == [(d.code, d.label) for d in dimension_list()]
-            assert len(areas) >= 6 and len(dimensions) == 8
+def _options(form, field) -> list[str]:
+    return [value for value, _label in re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)<',
+                                                  str(field())) if value]
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_form_choices_are_the_seeded_taxonomies_in_order(app, language):
+    with app.test_request_context(), force_locale(language):
+        form = build_form()
+        assert _options(form, form.sector) == list(SECTOR_CODES)
+        assert _options(form, form.phase) == list(PHASE_CODES)
+        assert _options(form, form.obstacles.entries[0].form.area) == list(AREA_CODES)
+        assert [e.form.code.data for e in form.dimensions.entries] == list(DIMENSION_CODES)
+        labels = {c.value: c.label for c in form.sector.choices[1:]}
+        expected = "Secondary vocational education (mbo)" if language == "en" else \
+            "Middelbaar beroepsonderwijs (mbo)"
+        assert str(labels["mbo"]) == expected
 
 
 def test_form_choices_follow_a_changed_taxonomy(app):
     area = db.session.get(ObstacleArea, "overig")
     area.label_nl, area.position = "Iets anders", -1
     db.session.commit()
-    with app.test_request_context():
-        areas, _dimensions = form_choices()
-    assert areas[0] == ("overig", "Iets anders")
+    try:
+        with app.test_request_context():
+            form = build_form()
+            first = form.obstacles.entries[0].form.area.choices[1]
+        assert (first.value, str(first.label)) == ("overig", "Iets anders")
+    finally:
+        db.session.execute(text("UPDATE obstacle_area SET label_nl = 'Overig', position = 5 "
+                                "WHERE code = 'overig'"))
+        db.session.commit()
 
 
 def test_offline_location_is_stored_with_the_new_school(app):
@@ -33,18 +53,17 @@ def test_offline_location_is_stored_with_the_new_school(app):
     db.session.commit()
     db.session.expire_all()
     org = initiative.organisation
-    assert org.geo_status == "resolved" and org.province == "Fryslân"
+    assert org.geo_status == "resolved"
+    assert org.province == "Fryslân"
     assert org.latitude is not None
 
 
 def test_unexpected_geocoding_error_keeps_the_submission_and_flags_it(app, monkeypatch):
-    import registry.geo.services as geo
-
     def half_then_boom(org, online=False):
         org.latitude, org.province = 1.0, "Nergens"
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(geo, "locate_organisation", half_then_boom)
+    monkeypatch.setattr(services, "locate_organisation", half_then_boom)
     data = initiative_data()
     data.organisation.latitude, data.organisation.longitude = 52.09, 5.12  # a manual pin
     initiative = services.submit_initiative(data)

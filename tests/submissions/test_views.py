@@ -65,7 +65,8 @@ def test_happy_path_stores_everything_unconfirmed(csrf_client, db):
     assert len(initiative.dimensions) == 8
     contact = initiative.contact
     assert contact.email == "anne@example.org"
-    assert contact.consent_contact and not contact.consent_publish_name
+    assert contact.consent_contact
+    assert not contact.consent_publish_name
 
     thanks = csrf_client.get("/aanmelden/bedankt").get_data(as_text=True)
     assert initiative.reference in thanks
@@ -187,7 +188,8 @@ def test_add_obstacle_without_javascript_keeps_everything(csrf_client, db):
 def test_remove_obstacle_without_javascript(csrf_client, db):
     data = form_post(obstacles=3, action="remove_obstacle:1")
     html = post_form(csrf_client, data).get_data(as_text=True)
-    assert 'value="Knelpunt 1"' in html and 'value="Knelpunt 3"' in html
+    assert 'value="Knelpunt 1"' in html
+    assert 'value="Knelpunt 3"' in html
     assert 'value="Knelpunt 2"' not in html
     # submitting after removal stores the two remaining obstacles, in order
     data.pop("obstacles-1-title")

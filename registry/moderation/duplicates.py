@@ -1,0 +1,149 @@
+"""Likely duplicates: entries that look like the same initiative, and what moderators decided.
+
+Flags are written when an entry is confirmed (it then arrives in the moderation queue), by a
+receiver of ``registry.events.entry_confirmed``; pages only read them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from sqlalchemy import or_, select
+
+from registry.audit.services import record
+from registry.database import utcnow
+from registry.extensions import db
+from registry.moderation.models import DuplicateFlag
+from registry.submissions.models import Initiative, Organisation
+from registry.taxonomy.constants import InitiativeState
+
+# States in which an entry can still be somebody's duplicate.
+ACTIVE_STATES = (InitiativeState.PENDING, InitiativeState.PUBLISHED)
+
+NAME_THRESHOLD = 85
+TITLE_THRESHOLD = 80
+
+
+@dataclass
+class DuplicateCandidate:
+    initiative: Initiative
+    reasons: list[str]
+    score: float
+
+
+def _compact_postcode(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
+
+
+def find_duplicates(initiative: Initiative) -> list[DuplicateCandidate]:
+    """Other active entries that look like the same initiative (most likely first).
+
+    Signals: same institution code (BRIN) and location number; same postcode; similar school
+    name and initiative title (rapidfuzz).
+    """
+    org = initiative.organisation
+    rows = db.session.execute(
+        select(Initiative.id, Initiative.title, Organisation.name, Organisation.brin,
+               Organisation.location_number, Organisation.postcode)
+        .join(Organisation, Initiative.organisation_id == Organisation.id)
+        .where(Initiative.id != initiative.id, Initiative.state.in_(ACTIVE_STATES))
+    ).all()
+    found: list[tuple[int, list[str], float]] = []
+    postcode = _compact_postcode(org.postcode)
+    for other_id, title, school, brin, location, other_postcode in rows:
+        reasons = []
+        if org.brin and brin == org.brin and (location or "") == (org.location_number or ""):
+            reasons.append("brin_location")
+        if postcode and _compact_postcode(other_postcode) == postcode:
+            reasons.append("postcode")
+        school_score = fuzz.token_set_ratio(org.name.lower(), (school or "").lower())
+        title_score = fuzz.token_set_ratio(initiative.title.lower(), (title or "").lower())
+        if school_score >= NAME_THRESHOLD and title_score >= TITLE_THRESHOLD:
+            reasons.append("names")
+        if reasons:
+            score = max(school_score, title_score) / 100 + len(reasons)
+            found.append((other_id, reasons, score))
+    found.sort(key=lambda item: -item[2])
+    return [DuplicateCandidate(other, reasons, round(score, 3))
+            for oid, reasons, score in found
+            if (other := db.session.get(Initiative, oid)) is not None]
+
+
+def pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def get_flag(a: int, b: int) -> DuplicateFlag | None:
+    first, second = pair(a, b)
+    return db.session.scalar(select(DuplicateFlag).where(
+        DuplicateFlag.first_id == first, DuplicateFlag.second_id == second))
+
+
+def flag_duplicates(initiative: Initiative) -> list[DuplicateFlag]:
+    """Store a flag for every likely duplicate not flagged before (call on arrival).
+
+    Idempotent; decisions already taken (not a duplicate, merged) are kept.
+    """
+    if initiative.id is None:
+        db.session.flush()
+    new = []
+    for candidate in find_duplicates(initiative):
+        flag = get_flag(initiative.id, candidate.initiative.id)
+        if flag is None:
+            first, second = pair(initiative.id, candidate.initiative.id)
+            flag = DuplicateFlag(first_id=first, second_id=second, reasons=candidate.reasons,
+                                 score=candidate.score, status="open")
+            db.session.add(flag)
+            new.append(flag)
+        elif flag.status == "open" and flag.reasons != candidate.reasons:
+            flag.reasons, flag.score = candidate.reasons, candidate.score
+    if new:
+        db.session.flush()
+    return new
+
+
+def open_flags(initiative: Initiative) -> list[DuplicateFlag]:
+    flags = db.session.scalars(select(DuplicateFlag).where(
+        DuplicateFlag.status == "open",
+        or_(DuplicateFlag.first_id == initiative.id, DuplicateFlag.second_id == initiative.id),
+    ).order_by(DuplicateFlag.score.desc())).all()
+    return [f for f in flags if f.other(initiative.id).state in ACTIVE_STATES]
+
+
+def initiatives_with_open_flags(ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = db.session.execute(select(DuplicateFlag.first_id, DuplicateFlag.second_id).where(
+        DuplicateFlag.status == "open",
+        or_(DuplicateFlag.first_id.in_(ids), DuplicateFlag.second_id.in_(ids)))).all()
+    return {i for row in rows for i in row if i in ids}
+
+
+def mark_not_duplicate(a: Initiative, b: Initiative, *, actor) -> DuplicateFlag:
+    flag = get_flag(a.id, b.id)
+    if flag is None:
+        first, second = pair(a.id, b.id)
+        flag = DuplicateFlag(first_id=first, second_id=second, reasons=[], score=0.0)
+        db.session.add(flag)
+    flag.status = "not_duplicate"
+    flag.decided_at = utcnow()
+    flag.decided_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    record("duplicate.not_duplicate", target_type="initiative", target_id=a.id,
+           after={"other": b.id}, actor=actor)
+    return flag
+
+
+def merged_into(initiative: Initiative) -> list[Initiative]:
+    """Entries that were merged into ``initiative`` (their histories belong to it too)."""
+    flags = db.session.scalars(select(DuplicateFlag).where(
+        DuplicateFlag.status == "merged", DuplicateFlag.kept_id == initiative.id)).all()
+    return [f.other(initiative.id) for f in flags]
+
+
+def kept_instead(initiative: Initiative) -> Initiative | None:
+    flag = db.session.scalar(select(DuplicateFlag).where(
+        DuplicateFlag.status == "merged",
+        or_(DuplicateFlag.first_id == initiative.id, DuplicateFlag.second_id == initiative.id),
+        DuplicateFlag.kept_id != initiative.id))
+    return flag.other(initiative.id) if flag else None

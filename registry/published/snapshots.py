@@ -1,0 +1,148 @@
+"""Making and finding snapshots. A snapshot copies the published rows into the
+``snapshot_*`` tables with ``INSERT ... SELECT`` through the live source's columns, so it
+holds exactly what a live read would have returned at that moment."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import func, insert, literal, select
+
+from registry.audit.services import record
+from registry.database import utcnow
+from registry.events import snapshot_created
+from registry.extensions import db
+from registry.moderation.models import Theme, ThemeRule
+from registry.published.models import (
+    Snapshot,
+    SnapshotDimension,
+    SnapshotInitiative,
+    SnapshotObstacle,
+    SnapshotTheme,
+    SnapshotThemeRule,
+)
+from registry.published.sources import (
+    DIMENSION_COLUMNS,
+    INITIATIVE_FIELDS,
+    OBSTACLE_COLUMNS,
+    PUBLISHED,
+    SnapshotSource,
+    Source,
+)
+
+SNAPSHOT_CODE = re.compile(r"^\d{4}-\d{2}-[a-z]{1,3}$")
+
+
+def next_snapshot_code(now: datetime | None = None) -> str:
+    """``YYYY-MM-a``, then ``-b`` ... ``-z``, ``-aa`` ... for the month of ``now``."""
+    now = now or utcnow()
+    prefix = f"{now.year:04d}-{now.month:02d}-"
+    taken = set(db.session.scalars(select(Snapshot.code).where(Snapshot.code.like(prefix + "%"))))
+    n = 0
+    while True:
+        suffix, k = "", n
+        while True:
+            suffix = chr(ord("a") + k % 26) + suffix
+            k = k // 26 - 1
+            if k < 0:
+                break
+        if prefix + suffix not in taken:
+            return prefix + suffix
+        n += 1
+
+
+def _copy(snapshot_id: int) -> None:
+    """Copy every published initiative, obstacle, dimension, theme and rule (one statement
+    per table)."""
+    src = PUBLISHED
+    fields = (*INITIATIVE_FIELDS, "search_text")
+    db.session.execute(insert(SnapshotInitiative).from_select(
+        ["snapshot_id", *fields],
+        select(literal(snapshot_id), *[src.col(name) for name in fields])
+        .select_from(src.select_from(contact=True)).where(src.scope)))
+    published_ids = select(src.col("id")).select_from(src.select_from()).where(src.scope)
+    ob = src.obstacle.c
+    db.session.execute(insert(SnapshotObstacle).from_select(
+        ["snapshot_id", *OBSTACLE_COLUMNS, "position"],
+        select(literal(snapshot_id), *[ob[c] for c in OBSTACLE_COLUMNS], ob.position)
+        .where(ob.initiative_id.in_(published_ids))))
+    dim = src.dimension.c
+    db.session.execute(insert(SnapshotDimension).from_select(
+        ["snapshot_id", *DIMENSION_COLUMNS],
+        select(literal(snapshot_id), *[dim[c] for c in DIMENSION_COLUMNS])
+        .where(dim.initiative_id.in_(published_ids))))
+    db.session.execute(insert(SnapshotTheme).from_select(
+        ["snapshot_id", "id", "area_code", "title", "description"],
+        select(literal(snapshot_id), Theme.id, Theme.area_code, Theme.title,
+               Theme.description)))
+    rules = db.session.execute(select(ThemeRule.theme_id, ThemeRule.title, ThemeRule.level,
+                                      ThemeRule.source_url, ThemeRule.existing_room)
+                               .order_by(ThemeRule.theme_id, ThemeRule.id)).all()
+    positions: dict[int, int] = {}
+    values = []
+    for theme_id, title, level, source_url, existing_room in rules:
+        positions[theme_id] = positions.get(theme_id, -1) + 1
+        values.append({"snapshot_id": snapshot_id, "theme_id": theme_id,
+                       "position": positions[theme_id], "title": title, "level": level,
+                       "source_url": source_url or "", "existing_room": existing_room or ""})
+    if values:
+        db.session.execute(insert(SnapshotThemeRule), values)
+
+
+def create_snapshot(*, note: str = "", actor=None) -> Snapshot:
+    """Freeze every published record and theme (the caller commits)."""
+    snap = Snapshot(
+        code=next_snapshot_code(),
+        created_at=utcnow(),
+        created_by_id=getattr(actor, "id", None),
+        created_by_label=getattr(actor, "email", None)
+        or (actor if isinstance(actor, str) else "system"),
+        note=note.strip(),
+    )
+    db.session.add(snap)
+    db.session.flush()
+    _copy(snap.id)
+    snap.initiative_count = db.session.scalar(
+        select(func.count()).select_from(SnapshotInitiative)
+        .where(SnapshotInitiative.snapshot_id == snap.id)) or 0
+    snap.obstacle_count = db.session.scalar(
+        select(func.count()).select_from(SnapshotObstacle)
+        .where(SnapshotObstacle.snapshot_id == snap.id)) or 0
+    db.session.flush()
+    record("snapshot.create", target_type="snapshot", target_id=snap.id,
+           after={"code": snap.code, "initiatives": snap.initiative_count,
+                  "obstacles": snap.obstacle_count}, reason=snap.note, actor=actor)
+    snapshot_created.send(snap)
+    return snap
+
+
+def list_snapshots() -> list[Snapshot]:
+    """Snapshots newest first."""
+    return list(db.session.scalars(
+        select(Snapshot).order_by(Snapshot.created_at.desc(), Snapshot.id.desc())))
+
+
+def get_snapshot(code: str | None) -> Snapshot | None:
+    if not code or not SNAPSHOT_CODE.match(code):
+        return None
+    return db.session.scalar(select(Snapshot).where(Snapshot.code == code))
+
+
+def snapshot_count() -> int:
+    return db.session.scalar(select(func.count(Snapshot.id))) or 0
+
+
+def previous_snapshot(snapshot: Snapshot | None) -> Snapshot | None:
+    """The snapshot before ``snapshot`` (or the latest one, for live data)."""
+    stmt = select(Snapshot).order_by(Snapshot.created_at.desc(), Snapshot.id.desc())
+    if snapshot is not None:
+        stmt = stmt.where(Snapshot.created_at < snapshot.created_at)
+    return db.session.scalars(stmt.limit(1)).first()
+
+
+def source_for(code: str | None) -> Source | None:
+    """The live source for no code, a snapshot's source for a known code, else None."""
+    if not code:
+        return PUBLISHED
+    snapshot = get_snapshot(code)
+    return SnapshotSource(snapshot) if snapshot is not None else None

@@ -1,0 +1,235 @@
+"""Where published records come from: live data or a frozen snapshot.
+
+A ``Source`` names, for one place the data can be read from, the column behind every
+initiative-level field (``col``), the tables of obstacles, dimensions and themes, and the
+condition that says which rows belong to it (``scope``). The live source is where
+"published" is defined, once: ``Initiative.state == published``. A snapshot source reads the
+``snapshot_*`` tables of one snapshot, whose columns have the same names. The filter
+(``registry.published.filters``) and the record builder (``registry.published.records``)
+only talk to a ``Source``, so live data and snapshots are selected by the same SQL.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, FromClause, Table, and_, case, false, select, true
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from registry.database import as_utc, utcnow
+from registry.moderation.models import Theme, ThemeRule
+from registry.published.models import (
+    Snapshot,
+    SnapshotDimension,
+    SnapshotInitiative,
+    SnapshotObstacle,
+    SnapshotTheme,
+    SnapshotThemeRule,
+)
+from registry.submissions.models import (
+    Contact,
+    Initiative,
+    InitiativeDimension,
+    Obstacle,
+    Organisation,
+)
+from registry.taxonomy.constants import InitiativeState
+
+# Initiative-level fields in record order. Fields from ``SCHOOL_FIELDS`` go into a record's
+# ``school`` dict under the name given there; the rest are top-level keys.
+INITIATIVE_FIELDS = (
+    "id", "reference", "title", "summary", "description", "phase", "start_year",
+    "learners_count", "staff_count", "ict", "language", "published_at", "updated_at",
+    "school_name", "brin", "location_number", "sector", "levels", "qualification_codes",
+    "city", "municipality", "province", "postcode", "latitude", "longitude", "website",
+    "geo_precision", "contact_name", "consent_quotes",
+)
+SCHOOL_FIELDS = {
+    "school_name": "name", "brin": "brin", "location_number": "location_number",
+    "sector": "sector", "levels": "levels", "qualification_codes": "qualification_codes",
+    "city": "city", "municipality": "municipality", "province": "province",
+    "postcode": "postcode", "latitude": "latitude", "longitude": "longitude",
+    "website": "website", "geo_precision": "geo_precision",
+}
+# Obstacle columns (the same names in ``obstacle`` and ``snapshot_obstacle``).
+OBSTACLE_COLUMNS = (
+    "id", "initiative_id", "area_code", "title", "description", "rule", "severity", "status",
+    "workaround", "policy_ask", "theme_id", "created_at",
+)
+DIMENSION_COLUMNS = ("initiative_id", "dimension_code", "current_level", "ambition_level")
+
+
+class Source:
+    """Base class; see the module docstring."""
+
+    kind: str  # "live" | "snapshot"
+    snapshot: Snapshot | None = None
+    obstacle: Table
+    dimension: Table
+
+    def col(self, name: str) -> ColumnElement[Any]:
+        """The column (or expression) behind an initiative-level field."""
+        raise NotImplementedError
+
+    def select_from(self, *, contact: bool = False) -> FromClause:
+        """The FROM clause of initiative-level queries (with the contact when asked)."""
+        raise NotImplementedError
+
+    @property
+    def scope(self) -> ColumnElement[bool]:
+        """Which initiative rows belong to this source."""
+        raise NotImplementedError
+
+    def obstacle_scope(self) -> ColumnElement[bool]:
+        return true()
+
+    def dimension_scope(self) -> ColumnElement[bool]:
+        return true()
+
+    def themes(self, session) -> list[dict[str, Any]]:
+        """Theme records ``{id, area, title, description, rules[{title, level, source_url,
+        existing_room}]}`` ordered by area and id."""
+        raise NotImplementedError
+
+    # -- what exports and documents say about their data ----------------------------------
+    @property
+    def is_live(self) -> bool:
+        return self.kind == "live"
+
+    @property
+    def code(self) -> str | None:
+        return self.snapshot.code if self.snapshot is not None else None
+
+    @property
+    def label(self) -> str:
+        return "live" if self.snapshot is None else f"snapshot {self.snapshot.code}"
+
+    @property
+    def data_date(self) -> datetime:
+        if self.snapshot is None:
+            return utcnow()
+        return as_utc(self.snapshot.created_at) or utcnow()
+
+    def meta(self, flt) -> dict[str, Any]:
+        return {
+            "source": self.kind,
+            "snapshot": self.code,
+            "data_date": self.data_date.isoformat(),
+            "filter": flt.describe(),
+            "filter_args": flt.to_args(),
+        }
+
+
+def _theme_records(rows, rules) -> list[dict[str, Any]]:
+    by_theme: dict[int, list[dict[str, Any]]] = {}
+    for theme_id, title, level, source_url, existing_room in rules:
+        by_theme.setdefault(theme_id, []).append({
+            "title": title, "level": level, "source_url": source_url or "",
+            "existing_room": existing_room or ""})
+    return [{"id": tid, "area": area, "title": title, "description": description or "",
+             "rules": by_theme.get(tid, [])} for tid, area, title, description in rows]
+
+
+class LiveSource(Source):
+    """Live data. ``states``: the entry states in scope (default: published only; None:
+    every entry, for staff screens such as the moderation queue)."""
+
+    kind = "live"
+    obstacle = cast(Table, Obstacle.__table__)  # typed as a FromClause; a model's is a Table
+    dimension = cast(Table, InitiativeDimension.__table__)
+
+    _COLUMNS: dict[str, Any] = {
+        **{name: getattr(Initiative, name) for name in (
+            "id", "reference", "title", "summary", "description", "phase", "start_year",
+            "learners_count", "staff_count", "ict", "language", "published_at", "updated_at",
+            "search_text")},
+        "school_name": Organisation.name,
+        **{name: getattr(Organisation, name) for name in (
+            "brin", "location_number", "sector", "levels", "qualification_codes", "city",
+            "municipality", "province", "postcode", "latitude", "longitude", "website",
+            "geo_precision")},
+        # Personal data never leaves the database unless the contact consented, and never
+        # after erasure: the name only with consent to publish it.
+        "contact_name": case(
+            (and_(Contact.erased_at.is_(None), Contact.consent_publish_name.is_(True)),
+             Contact.name),
+            else_=None),
+        "consent_quotes": case(
+            (and_(Contact.erased_at.is_(None), Contact.consent_quotes.is_(True)), true()),
+            else_=false()),
+    }
+
+    def __init__(self, states: tuple[str, ...] | None = (InitiativeState.PUBLISHED,)):
+        self.states = states
+
+    def col(self, name: str) -> ColumnElement[Any]:
+        return self._COLUMNS[name]
+
+    def select_from(self, *, contact: bool = False) -> FromClause:
+        joined = Initiative.__table__.join(
+            Organisation.__table__, Initiative.organisation_id == Organisation.id)
+        if contact:
+            joined = joined.outerjoin(Contact.__table__, Contact.initiative_id == Initiative.id)
+        return joined
+
+    @property
+    def scope(self) -> ColumnElement[bool]:
+        if self.states is None:
+            return true()
+        if len(self.states) == 1:
+            return Initiative.state == self.states[0]
+        return Initiative.state.in_(self.states)
+
+    def themes(self, session) -> list[dict[str, Any]]:
+        rows = session.execute(select(Theme.id, Theme.area_code, Theme.title, Theme.description)
+                               .order_by(Theme.area_code, Theme.id)).all()
+        rules = session.execute(select(ThemeRule.theme_id, ThemeRule.title, ThemeRule.level,
+                                       ThemeRule.source_url, ThemeRule.existing_room)
+                                .order_by(ThemeRule.theme_id, ThemeRule.id)).all()
+        return _theme_records(rows, rules)
+
+
+class SnapshotSource(Source):
+    """The rows of one snapshot."""
+
+    kind = "snapshot"
+    obstacle = cast(Table, SnapshotObstacle.__table__)
+    dimension = cast(Table, SnapshotDimension.__table__)
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.snapshot_id = snapshot.id
+        table = SnapshotInitiative.__table__
+        self._columns: dict[str, KeyedColumnElement[Any]] = dict(table.c.items())
+
+    def col(self, name: str) -> ColumnElement[Any]:
+        return self._columns[name]
+
+    def select_from(self, *, contact: bool = False) -> FromClause:
+        return SnapshotInitiative.__table__
+
+    @property
+    def scope(self) -> ColumnElement[bool]:
+        return SnapshotInitiative.__table__.c.snapshot_id == self.snapshot_id
+
+    def obstacle_scope(self) -> ColumnElement[bool]:
+        return self.obstacle.c.snapshot_id == self.snapshot_id
+
+    def dimension_scope(self) -> ColumnElement[bool]:
+        return self.dimension.c.snapshot_id == self.snapshot_id
+
+    def themes(self, session) -> list[dict[str, Any]]:
+        t, r = SnapshotTheme.__table__, SnapshotThemeRule.__table__
+        rows = session.execute(select(t.c.id, t.c.area_code, t.c.title, t.c.description)
+                               .where(t.c.snapshot_id == self.snapshot_id)
+                               .order_by(t.c.area_code, t.c.id)).all()
+        rules = session.execute(select(r.c.theme_id, r.c.title, r.c.level, r.c.source_url,
+                                       r.c.existing_room)
+                                .where(r.c.snapshot_id == self.snapshot_id)
+                                .order_by(r.c.theme_id, r.c.position)).all()
+        return _theme_records(rows, rules)
+
+
+# What the public sees, and what staff screens see.
+PUBLISHED = LiveSource()
+ALL_ENTRIES = LiveSource(states=None)
