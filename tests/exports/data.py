@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.moderation.models import Theme, ThemeRule
-from registry.submissions.models import Initiative, Obstacle, Organisation
+from registry.submissions.models import Initiative
 from registry.submissions.services import ContactData, ObstacleData
 from registry.taxonomy.constants import InitiativeState
 from tests.factories import make_initiative
+from tests.summary import oracle
 
 PERSONAL = ["anne@example.org", "bert@example.org", "carla@example.org", "0611111111",
             "0622222222", "Bert Geheim", "Carla Verborgen", "Dirk Privé"]
@@ -101,46 +102,21 @@ def build() -> Data:
     return Data(a, b, c, d, e, t1, t2)
 
 
-# --- figures computed straight from the database (independent of the code under test) ---
-
-def _published(stmt, sector=None, area=None):
-    stmt = stmt.where(Initiative.state == InitiativeState.PUBLISHED)
-    if sector:
-        stmt = stmt.where(Initiative.organisation_id == Organisation.id,
-                          Organisation.sector == sector)
-    if area:
-        stmt = stmt.where(Obstacle.area_code == area)
-    return stmt
-
+# --- figures recomputed from plain SQL rows (tests/summary/oracle.py), independent of the
+# code under test ---
 
 def db_figures(sector: str | None = None, area: str | None = None) -> dict[str, int]:
-    base = select(Obstacle).join(Initiative, Obstacle.initiative_id == Initiative.id)
-    obstacles = db.session.scalars(_published(base, sector, area)).all()
-    initiative_ids = {o.initiative_id for o in obstacles}
-    initiatives = [db.session.get(Initiative, i) for i in initiative_ids]
-    schools = {(i.organisation.brin, i.organisation.location_number) for i in initiatives}
-    return {
-        "initiatives": len(initiative_ids),
-        "schools": len(schools),
-        "learners": sum(i.learners_count or 0 for i in initiatives),
-        "obstacles": len(obstacles),
-        "solved": sum(1 for o in obstacles if o.status == "opgelost"),
-        "worked_around": sum(1 for o in obstacles if o.status == "omzeild"),
-    }
+    """initiatives, schools, learners, obstacles, solved, worked_around of the obstacles that
+    count under the filter."""
+    return oracle.figures(oracle.load(db.session), sector=sector, area=area)
 
 
-def db_published_ids(sector: str | None = None, area: str | None = None) -> list[int]:
-    stmt = select(Initiative.id).where(Initiative.state == InitiativeState.PUBLISHED)
-    if sector:
-        stmt = stmt.join(Organisation).where(Organisation.sector == sector)
-    if area:
-        stmt = stmt.where(Initiative.obstacles.any(Obstacle.area_code == area))
-    return sorted(db.session.scalars(stmt))
+def db_published_ids(sector: str | None = None, area: str | None = None, **args) -> list[int]:
+    return oracle.ids(oracle.load(db.session), sector=sector, area=area, **args)
 
 
-def db_obstacle_ids(sector: str | None = None, area: str | None = None) -> list[int]:
-    stmt = _published(select(Obstacle.id).join(Initiative), sector, area)
-    return sorted(db.session.scalars(stmt))
+def db_obstacle_ids(sector: str | None = None, area: str | None = None, **args) -> list[int]:
+    return oracle.obstacle_ids(oracle.load(db.session), sector=sector, area=area, **args)
 
 
 def count(model) -> int:

@@ -14,12 +14,17 @@ from sqlalchemy import select
 
 from registry.audit.models import AuditEvent
 from registry.extensions import db
-from registry.filters import InitiativeFilter
-from registry.summary.models import Snapshot
-from registry.summary.services import compute_summary, create_snapshot
+from registry.published.filters import InitiativeFilter
+from registry.published.models import Snapshot
+from registry.published.snapshots import create_snapshot
+from registry.published.sources import PUBLISHED, SnapshotSource
+from registry.summary.services import compute_summary
 from tests.conftest import csrf_token_from
 from tests.exports import data as testdata
 from tests.exports.data import CONSENTED_QUOTE, PERSONAL, SECRET_QUOTES, db_figures
+from tests.factories import AREA_CODES
+from tests.summary import oracle
+from tests.summary.oracle import Args
 
 MBO_EXAM = "sector=mbo&area=examineren"
 
@@ -40,13 +45,20 @@ def pick(summary_counts: dict) -> dict:
             ("initiatives", "schools", "learners", "obstacles", "solved", "worked_around")}
 
 
+def live(args: dict | None = None, exact: bool = False) -> dict:
+    return compute_summary(flt(**(args or {})), PUBLISHED, exact=exact)
+
+
 def test_unfiltered_figures_match_database(app, d):
-    s = compute_summary(InitiativeFilter.empty(), exact=True)
-    assert pick(s["totals"]) == db_figures()
-    assert s["totals"] == {**s["totals"], "initiatives": 4, "schools": 3, "learners": 360,
-                           "obstacles": 6}
+    s = live(exact=True)
+    assert pick(s["totals"]) == db_figures() == {
+        "initiatives": 4, "schools": 3, "learners": 360, "obstacles": 6, "solved": 1,
+        "worked_around": 1}
+    assert [a["code"] for a in s["areas"]] == list(AREA_CODES)
     for area in s["areas"]:
         assert pick(area) == db_figures(area=area["code"])
+    assert oracle.comparable(s) == oracle.summary(oracle.load(db.session), Args(), exact=True,
+                                                  threshold=3)
     assert s["totals"]["severity"] == {"1": 1, "2": 2, "3": 2, "4": 1}
     assert s["totals"]["sectors"] == {"vo": 1, "mbo": 3}
     assert s["totals"]["provinces"] == {"Gelderland": 3, "Utrecht": 1}
@@ -54,8 +66,8 @@ def test_unfiltered_figures_match_database(app, d):
 
 
 def test_filtered_figures_and_small_numbers(app, d):
-    public = compute_summary(flt(sector="mbo", area="examineren"), exact=False)
-    advisor = compute_summary(flt(sector="mbo", area="examineren"), exact=True)
+    public = live({"sector": "mbo", "area": "examineren"}, exact=False)
+    advisor = live({"sector": "mbo", "area": "examineren"}, exact=True)
     expected = db_figures("mbo", "examineren")
     assert pick(advisor["totals"]) == expected == {
         "initiatives": 2, "schools": 2, "learners": 150, "obstacles": 2, "solved": 1,
@@ -64,26 +76,28 @@ def test_filtered_figures_and_small_numbers(app, d):
     assert public["totals"]["initiatives"] == 2
     assert [a["code"] for a in public["areas"]] == ["examineren"]
     assert public["meta"]["filter"] == "sector=mbo;area=examineren"
-    assert public["meta"]["exact"] is False and advisor["meta"]["exact"] is True
+    assert public["meta"]["exact"] is False
+    assert advisor["meta"]["exact"] is True
 
 
 def test_threshold_is_configurable(app, d):
     app.config["SMALL_NUMBER_THRESHOLD"] = 4
-    s = compute_summary(InitiativeFilter.empty())
+    s = live()
     assert s["totals"]["schools"] == "<4"
     app.config["SMALL_NUMBER_THRESHOLD"] = 2
-    assert compute_summary(InitiativeFilter.empty())["totals"]["schools"] == 3
+    assert live()["totals"]["schools"] == 3
 
 
 def test_themes_rules_and_policy_asks(app, d):
-    s = compute_summary(InitiativeFilter.empty(), exact=True)
+    s = live(exact=True)
     t1 = next(t for t in s["themes"] if t["id"] == d.t1.id)
     assert (t1["obstacles"], t1["initiatives"], t1["schools"], t1["learners"]) == (3, 3, 3, 350)
     assert t1["category"] == "regelgeving"  # its most national rule is a law
     t2 = next(t for t in s["themes"] if t["id"] == d.t2.id)
     assert t2["category"] == "school"
     cats = {c["code"]: c for c in s["categories"]}
-    assert cats["regelgeving"]["obstacles"] == 3 and cats["school"]["obstacles"] == 1
+    assert cats["regelgeving"]["obstacles"] == 3
+    assert cats["school"]["obstacles"] == 1
     assert cats["onbekend"]["obstacles"] == 2  # not yet grouped in a theme
     # the two spellings of the same rule are counted together
     assert s["top_rules"][0] == {"rule": "Examen- en kwalificatiebesluit WEB", "obstacles": 2,
@@ -93,7 +107,7 @@ def test_themes_rules_and_policy_asks(app, d):
 
 
 def test_quotes_only_with_consent(app, d):
-    s = compute_summary(InitiativeFilter.empty())
+    s = live()
     texts = [q["text"] for q in s["quotes"]]
     assert texts == [CONSENTED_QUOTE]
     assert s["quotes"][0] == {"text": CONSENTED_QUOTE, "area": "examineren",
@@ -101,7 +115,7 @@ def test_quotes_only_with_consent(app, d):
 
 
 def test_quarters(app, d):
-    s = compute_summary(InitiativeFilter.empty())
+    s = live()
     assert s["quarters"] == [
         {"quarter": "2026-K1", "initiatives": 1, "obstacles": 2},
         {"quarter": "2026-K2", "initiatives": 2, "obstacles": 3},
@@ -112,7 +126,7 @@ def test_quarters(app, d):
 def test_changes_since_previous_snapshot(app, d):
     first = create_snapshot(note="eerste")
     db.session.commit()
-    s = compute_summary(InitiativeFilter.empty())
+    s = live()
     assert s["changes"]["previous"] == first.code
     assert s["changes"]["new_obstacles"] == 0
     # a school in a new province reports a new theme; an obstacle gets solved
@@ -125,7 +139,7 @@ def test_changes_since_previous_snapshot(app, d):
     new.obstacles[0].theme_id = t3.id
     d.a.obstacles[0].status = "opgelost"
     db.session.commit()
-    changes = compute_summary(InitiativeFilter.empty())["changes"]
+    changes = live()["changes"]
     assert changes["solved_obstacles"] == 1
     assert changes["new_obstacles"] == 1
     assert changes["new_provinces"] == ["Zeeland"]
@@ -133,22 +147,27 @@ def test_changes_since_previous_snapshot(app, d):
     second = create_snapshot()
     db.session.commit()
     # taken from the second snapshot, the comparison is with the first
-    from_snapshot = compute_summary(InitiativeFilter.empty(), snapshot=second)["changes"]
+    from_snapshot = compute_summary(InitiativeFilter.empty(), SnapshotSource(second))["changes"]
     assert from_snapshot == {**changes, "previous_date": from_snapshot["previous_date"]}
 
 
 def test_snapshot_summary_is_reproducible(app, d):
     snap = create_snapshot()
     db.session.commit()
-    before = compute_summary(flt(sector="mbo"), snapshot=snap, exact=True)
+    rows = oracle.load(db.session)
+    before = compute_summary(flt(sector="mbo"), SnapshotSource(snap), exact=True)
+    assert oracle.comparable(before) == oracle.summary(rows, Args.of(sector="mbo"), exact=True,
+                                                       threshold=3)
     d.b.state = "withdrawn"
     d.a.learners_count = 5000
     db.session.commit()
-    after = compute_summary(flt(sector="mbo"), snapshot=snap, exact=True)
+    after = compute_summary(flt(sector="mbo"), SnapshotSource(snap), exact=True)
     before["meta"].pop("generated_at")
     after["meta"].pop("generated_at")
     assert after == before
-    assert compute_summary(flt(sector="mbo"), exact=True)["totals"] != before["totals"]
+    now = live({"sector": "mbo"}, exact=True)
+    assert now["totals"] != before["totals"]
+    assert pick(now["totals"]) == db_figures("mbo")
 
 
 
@@ -168,14 +187,16 @@ def test_snapshot_cli(runner, d):
     assert result.exit_code == 0, result.output
     assert "4 initiatives, 6 obstacles" in result.output
     snap = db.session.scalars(select(Snapshot)).one()
-    assert snap.note == "voor OCW" and snap.created_by_label == "cli"
+    assert snap.note == "voor OCW"
+    assert snap.created_by_label == "cli"
     result = runner.invoke(args=["snapshot", "list"])
     assert snap.code in result.output
 
 
 def test_snapshot_page_for_advisors(client, login, d):
     response = client.get("/knelpunten/momentopnamen")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
     user = login(client, "advisor")
     page = client.get("/knelpunten/momentopnamen")
     assert page.status_code == 200
@@ -185,7 +206,8 @@ def test_snapshot_page_for_advisors(client, login, d):
                            follow_redirects=True)
     assert response.status_code == 200
     snap = db.session.scalars(select(Snapshot)).one()
-    assert snap.created_by_id == user.id and snap.note == "Overleg OCW"
+    assert snap.created_by_id == user.id
+    assert snap.note == "Overleg OCW"
     assert snap.code in response.get_data(as_text=True)
 
 
@@ -203,7 +225,9 @@ def test_public_page_is_anonymised(client, d):
     for secret in PERSONAL + SECRET_QUOTES:
         assert secret not in html
     assert CONSENTED_QUOTE in html
-    assert "<svg" in html and "<table" in html and 'style="' not in html
+    assert "<svg" in html
+    assert "<table" in html
+    assert 'style="' not in html
     assert "<script>" not in html
 
 
@@ -212,6 +236,29 @@ def test_advisor_page_shows_exact_figures(client, login, d):
     html = client.get(f"/knelpunten?{MBO_EXAM}").get_data(as_text=True)
     assert "&lt;3" not in html
     assert 'class="count-number">2</span>' in html
+
+
+AREA_TABLE = "Per gebied: initiatieven, scholen, lerenden en meldingen"
+THEME_TABLE = "Per thema, met de regels en hun herkomst"
+
+
+@pytest.mark.parametrize("role", [None, "advisor"])
+def test_page_tables_match_the_oracle(client, login, d, role):
+    """The area and theme tables of /knelpunten, read back with an HTML parser, show the
+    recomputed figures (public: small numbers of schools suppressed)."""
+    if role:
+        login(client, role)
+    rows = oracle.load(db.session)
+    labels = {a["code"]: a["label_nl"] for a in rows.areas}
+    for args in FILTERS:
+        query = "&".join(f"{k}={v}" for k, v in Args.of(args).query_string())
+        tables = oracle.html_tables(client.get(f"/knelpunten?{query}").get_data(as_text=True))
+        expected = oracle.summary(rows, Args.of(args), exact=role is not None, threshold=3)
+        body = [r[:8] for r in tables[AREA_TABLE][1:]]
+        assert body == [[labels[a["code"]], *oracle.count_cells(a)] for a in expected["areas"]]\
+            + [["Totaal", *oracle.count_cells(expected["totals"])]], args
+        themes = [[r[0], *r[3:10]] for r in tables.get(THEME_TABLE, [])[1:]]
+        assert themes == [[t["title"], *oracle.count_cells(t)] for t in expected["themes"]], args
 
 
 def test_page_in_english(client, d):
@@ -237,17 +284,18 @@ def test_docx_matches_summary(client, login, d):
     assert response.status_code == 200
     assert "sector-mbo_area-examineren" in response.headers["Content-Disposition"]
     text, tables = _docx_text(response.data)
-    s = compute_summary(flt(sector="mbo", area="examineren"), exact=True)
+    expected = db_figures("mbo", "examineren")
     assert "Filter: sector=mbo;area=examineren" in text
     assert "Werkwijze" in text
     summary_table = tables[0]
     total_row = summary_table[-1]
     assert total_row[0] == "Totaal"
-    assert total_row[1:5] == [str(s["totals"][k]) for k in
+    assert total_row[1:5] == [str(expected[k]) for k in
                               ("initiatives", "schools", "learners", "obstacles")]
     assert total_row[1:5] == ["2", "2", "150", "2"]
     annex = tables[-1]
     assert {row[1] for row in annex[1:]} == {d.a.title, d.b.title}
+    assert {d.a.id, d.b.id} == set(testdata.db_published_ids("mbo", "examineren"))
     assert all(row[-1].startswith("http") for row in annex[1:])
     for secret in PERSONAL + SECRET_QUOTES:
         assert secret not in text
@@ -263,48 +311,106 @@ def test_docx_public_suppresses_small_numbers(client, d):
 def test_pdf_matches_page(client, login, d):
     login(client, "advisor")
     response = client.get(f"/knelpunten/knelpuntenoverzicht.pdf?{MBO_EXAM}")
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
     text = numbers_in("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data))
                                 .pages))
     assert "Filter: sector=mbo;area=examineren" in text
     # the totals row of the area table: initiatives, schools, learners, obstacles, severity
     assert "Totaal 2 2 150 2 0/0/1/1 0 1" in text
-    assert "Vaste examenmomenten" in text and CONSENTED_QUOTE in text
+    assert "Vaste examenmomenten" in text
+    assert CONSENTED_QUOTE in text
     for secret in PERSONAL + SECRET_QUOTES:
         assert secret not in text
     html = client.get(f"/knelpunten?{MBO_EXAM}").get_data(as_text=True)
     assert '<td class="num">150</td>' in html
 
 
+def _sheet(wb, name: str) -> list[dict]:
+    rows = list(wb[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def _xlsx_counts(counts: dict) -> dict:
+    """The summary counts as the workbook's columns (an empty cell reads back as None)."""
+    return {"initiatieven": counts["initiatives"], "scholen": counts["schools"],
+            "lerenden": counts["learners"], "meldingen": counts["obstacles"],
+            **{f"ernst_{k}": counts["severity"][k] for k in "1234"},
+            "omzeild": counts["worked_around"], "opgelost": counts["solved"]}
+
+
 def test_xlsx_figures_match_summary(client, d):
     response = client.get("/knelpunten/knelpuntenoverzicht.xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
-    s = compute_summary(InitiativeFilter.empty())
-    rows = list(wb["gebieden"].iter_rows(values_only=True))
-    header = rows[0]
-    by_area = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
-    for area in s["areas"]:
+    s = oracle.summary(oracle.load(db.session), Args(), exact=False, threshold=3)
+    by_area = {r["gebied"]: r for r in _sheet(wb, "gebieden")}
+    assert list(by_area) == [*AREA_CODES, "totaal"]
+    for area in [*s["areas"], {"code": "totaal", **s["totals"]}]:
         row = by_area[area["code"]]
-        assert (row["initiatieven"], row["scholen"], row["lerenden"], row["meldingen"]) == (
-            area["initiatives"], area["schools"], area["learners"], area["obstacles"])
-    assert by_area["totaal"]["meldingen"] == 6 and by_area["totaal"]["scholen"] == 3
-    themes = {r[0]: r for r in wb["themas"].iter_rows(min_row=2, values_only=True)}
-    assert "Vaste examenmomenten" in themes
+        assert {k: row[k] for k in _xlsx_counts(area)} == _xlsx_counts(area), area["code"]
+    assert by_area["totaal"]["meldingen"] == 6
+    assert by_area["totaal"]["scholen"] == 3
+    themes = _sheet(wb, "themas")
+    assert [r["thema_id"] for r in themes] == [t["id"] for t in s["themes"]]
+    for row, theme in zip(themes, s["themes"], strict=True):
+        assert row["thema"] == theme["title"]
+        assert row["categorie"] == theme["category"]
+        assert {k: row[k] for k in _xlsx_counts(theme)} == _xlsx_counts(theme)
+    assert {r["thema"] for r in themes} == {"Vaste examenmomenten", "Roosters in jaarklassen"}
+    assert [(r["regel"], r["meldingen"], r["initiatieven"]) for r in _sheet(wb, "regels")] == [
+        (r["rule"], r["obstacles"], r["initiatives"]) for r in s["top_rules"]]
     assert wb["gebieden"].freeze_panes == "A2"
     assert "alle" in wb.properties.keywords
 
 
-@pytest.mark.parametrize("args", [
+FILTERS = [
     {}, {"sector": "mbo"}, {"area": "examineren"}, {"province": "Gelderland"},
     {"sector": "mbo", "area": "examineren"}, {"phase": "pilot"}, {"q": "arnhem"},
-    {"dimension": "doelen", "min_level": "2"}, {"dimension": "doelen", "min_level": "3"},
-])
-def test_snapshot_filter_equals_live_filter(app, d, args):
-    """Filtering frozen records gives what the SQL filter gives on the same data."""
-    snap = create_snapshot()
+    {"q": "ARNHEM"}, {"dimension": "doelen", "min_level": "2"},
+    {"dimension": "doelen", "min_level": "3"}, {"area": ["diplomeren", "overig"]},
+]
+
+
+def test_snapshot_and_live_figures_equal_the_oracle(app, d):
+    """Under each filter the summary of live data and of a snapshot of the same data both
+    equal the recomputation from plain SQL rows (for every figure, public and exact)."""
+    snap = SnapshotSource(create_snapshot())
     db.session.commit()
-    live = compute_summary(flt(**args), exact=True)
-    frozen = compute_summary(flt(**args), snapshot=snap, exact=True)
-    for key in ("totals", "areas", "themes", "categories", "top_rules", "policy_asks", "quotes",
-                "quarters", "entries"):
-        assert frozen[key] == live[key], key
+    rows = oracle.load(db.session)
+    seen = set()
+    for args in FILTERS:
+        for exact in (False, True):
+            expected = oracle.summary(rows, Args.of(args), exact=exact, threshold=3)
+            assert oracle.comparable(live(args, exact=exact)) == expected, (args, exact)
+            frozen = compute_summary(flt(**args), snap, exact=exact)
+            assert oracle.comparable(frozen) == expected, ("snapshot", args, exact)
+            seen.add(len(expected["entries"]))
+    assert len(seen) > 3  # the filters really select different sets
+
+
+def test_quarters_and_dates_are_utc_whatever_the_database_time_zone(app, database, request):
+    """Records promise UTC datetimes (registry/published/records.py). A PostgreSQL server
+    set up with the machine's time zone (Europe/Amsterdam) returns ``timestamptz`` values in
+    that zone; an initiative published at 2026-03-31 23:30 UTC belongs to 2026-K1 and was
+    published on 2026-03-31, as the oracle (which converts to UTC) says."""
+    if database[0] != "postgresql":
+        pytest.skip("SQLite has no session time zone")
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from registry.published import records
+    from registry.summary import services
+
+    initiative = testdata.make_initiative()
+    initiative.published_at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    initiative.obstacles[0].created_at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    db.session.commit()
+    services.summary_cache.clear()
+    db.session.execute(text("SET LOCAL TIME ZONE 'Europe/Amsterdam'"))  # this transaction
+    expected = oracle.summary(oracle.load(db.session), Args(), exact=True, threshold=3)
+    assert expected["quarters"] == [{"quarter": "2026-K1", "initiatives": 1, "obstacles": 1}]
+    assert live(exact=True)["quarters"] == expected["quarters"]
+    rec = next(records.initiatives(PUBLISHED))
+    assert rec["published_at"] == datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    assert rec["published_at"].utcoffset().total_seconds() == 0
