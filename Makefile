@@ -1,4 +1,5 @@
 # The two commands: `make run` serves the app on SQLite with demo data; `make test` runs the tests.
+# `make lint` runs ruff and mypy (it installs the `dev` extra first).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -6,8 +7,9 @@ FLASK  := $(BIN)/flask --app registry
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install translations db bench clean
+.PHONY: run test lint install translations db bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -15,6 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# the lint tools, apart from $(STAMP) so that `make test` does not need them
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(DEV_STAMP)
 
 install: $(STAMP) translations
 
@@ -30,6 +37,10 @@ run: db
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check registry tests bench config.py migrations
+	$(BIN)/mypy registry
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
