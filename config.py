@@ -160,6 +160,8 @@ class Config:
 
     # Name of the configuration; "production" refuses unsafe settings at start-up
     ENV_NAME = "development"
+    # Log level outside development and tests
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     # Caches of rendered pages and computed summaries, per process, keyed by the public data
     # version (registry.cache); switch off to debug.

@@ -142,6 +142,6 @@ def register_commands(app: Flask) -> None:
 def configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(
-            level=os.environ.get("LOG_LEVEL", "INFO"),
+            level=app.config["LOG_LEVEL"],
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )

@@ -157,7 +157,10 @@ def _bump_on_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+    """The transaction's changes are gone. A savepoint's rollback keeps the flag: the outer
+    transaction may still commit a public change (an extra new version is harmless)."""
+    if not session.in_nested_transaction():
+        session.info.pop(_CHANGED, None)
 
 
 def has_pending_public_changes(session: Session | scoped_session) -> bool:

@@ -17,6 +17,7 @@ Create Date: 2026-11-30 12:00:00
 """
 import json
 import unicodedata
+import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -164,6 +165,13 @@ def _table(name, columns):
     return sa.table(name, *[sa.column(c) for c in columns])
 
 
+def _typed(name, columns):
+    """A table with typed columns, so values are written as the app writes them (dates on
+    SQLite in SQLAlchemy's format)."""
+    return sa.table(name, sa.column("snapshot_id", sa.Integer), sa.column("id", sa.Integer),
+                    *[sa.column(c, t) for c, t, _n in columns])
+
+
 def _when(iso):
     if not iso:
         return None
@@ -183,10 +191,8 @@ def _iso(value):
 
 def _move_snapshots_into_rows(conn):
     """The JSON records of each existing snapshot become rows."""
-    initiatives = _table("snapshot_initiative",
-                         ["snapshot_id", "id", *[c for c, _t, _n in INITIATIVE_COLUMNS]])
-    obstacles = _table("snapshot_obstacle",
-                       ["snapshot_id", "id", *[c for c, _t, _n in OBSTACLE_COLUMNS]])
+    initiatives = _typed("snapshot_initiative", INITIATIVE_COLUMNS)
+    obstacles = _typed("snapshot_obstacle", OBSTACLE_COLUMNS)
     dimensions = _table("snapshot_dimension", ["snapshot_id", "initiative_id", "dimension_code",
                                                "current_level", "ambition_level"])
     themes = _table("snapshot_theme", ["snapshot_id", "id", "area_code", "title", "description"])
@@ -320,6 +326,16 @@ def upgrade():
     _move_snapshots_into_rows(conn)
     with op.batch_alter_table("snapshot") as batch_op:
         batch_op.drop_column("data")
+    _new_data_version(conn)
+
+
+def _new_data_version(conn):
+    """The taxonomy and the searchable text changed: running workers must not keep serving
+    pages cached under the old public data version (registry/cache.py)."""
+    conn.execute(sa.text("DELETE FROM data_version WHERE name = 'public'"))
+    conn.execute(sa.text("INSERT INTO data_version (name, token, changed_at) "
+                         "VALUES ('public', :token, :now)"),
+                 {"token": uuid.uuid4().hex, "now": datetime.now(UTC)})
 
 
 def _rows_to_json(conn):
@@ -407,3 +423,4 @@ def downgrade():
                                  type_="foreignkey")
     op.drop_table("phase")
     op.drop_table("sector")
+    _new_data_version(op.get_bind())

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import force_locale
 
-from registry.moderation.models import RULE_LEVELS
+from registry.moderation.models import RULE_LEVEL_LABELS
 from registry.published import records
 from registry.published.filters import InitiativeFilter
 from registry.published.sources import PUBLISHED
@@ -83,14 +83,6 @@ def _from_mapping(mapping: dict) -> list[dict]:
     return out
 
 
-RULE_LEVEL_LABELS = {
-    "wet": ("Wet", "Act of parliament"),
-    "amvb": ("Algemene maatregel van bestuur (AMvB)", "Order in council"),
-    "ministeriele_regeling": ("Ministeriële regeling", "Ministerial regulation"),
-    "toezicht": ("Toezicht (inspectie)", "Inspection framework"),
-    "sectorafspraak": ("Sectorafspraak", "Sector agreement"),
-    "bestuur": ("Bestuur of school", "School board or school"),
-}
 
 TAXONOMY_NAMES = (
     "areas", "dimensions", "sectors", "phases", "severities", "obstacle_statuses", "levels",
@@ -116,7 +108,5 @@ def taxonomy(name: str, tax: Taxonomy) -> list[dict]:
     if name == "provinces":
         return [{"code": p, "label_nl": p, "label_en": p} for p in constants.PROVINCES]
     if name == "rule_levels":
-        return [{"code": code, "label_nl": RULE_LEVEL_LABELS.get(code, (code, code))[0],
-                 "label_en": RULE_LEVEL_LABELS.get(code, (code, code))[1]}
-                for code in RULE_LEVELS]
+        return _from_mapping(RULE_LEVEL_LABELS)
     raise KeyError(name)

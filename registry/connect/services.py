@@ -46,8 +46,8 @@ from registry.extensions import db
 from registry.mail.models import OutboxMessage
 from registry.mail.services import queue_mail
 from registry.moderation.models import Theme
+from registry.published.sources import PUBLISHED
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
-from registry.taxonomy.constants import InitiativeState
 from registry.taxonomy.services import Term
 from registry.taxonomy.services import current as current_taxonomy
 from registry.urls import absolute_url
@@ -194,7 +194,7 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
             select(Initiative.id, score, Initiative.published_at)
             .join(sub, sub.c.iid == Initiative.id)
             .join(Organisation, Initiative.organisation_id == Organisation.id)
-            .where(Initiative.state == InitiativeState.PUBLISHED, Initiative.id != initiative.id)
+            .where(PUBLISHED.scope, Initiative.id != initiative.id)
             .order_by(score.desc(), Initiative.published_at.desc().nulls_last(), Initiative.id)
             .limit(limit)
         ).all()

@@ -30,6 +30,7 @@ from registry.manage.tokens import (  # noqa: F401 - the manage domain's public 
     initiative_for_manage_token,
     issue_manage_link,
 )
+from registry.published.models import SnapshotInitiative
 from registry.submissions.models import Contact, Initiative, Organisation
 from registry.submissions.services import InitiativeData, apply_initiative_data
 from registry.taxonomy.constants import InitiativeState
@@ -195,9 +196,15 @@ def erase_contact(initiative: Initiative) -> bool:
 
     A published entry stays as anonymous initiative data (returns False). Any other entry
     is deleted altogether, since nobody could confirm or discuss it any more (returns True).
-    Mail to the contact is scrubbed from the outbox either way.
+    Mail to the contact is scrubbed from the outbox either way, and the name (published
+    with consent) and the consent to quotes from every snapshot.
     """
     initiative_id = initiative.id
+    db.session.execute(
+        update(SnapshotInitiative).where(SnapshotInitiative.id == initiative_id)
+        .values(contact_name=None, consent_quotes=False)
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
         update(OutboxMessage).where(OutboxMessage.initiative_id == initiative_id)
         .values(to_address="", reply_to="", body_text="", body_html="",

@@ -138,6 +138,15 @@ class ProvinceRow:
         return sum(self.obstacles.values())
 
 
+def area_totals(rows: list[ProvinceRow]) -> dict[str, int]:
+    """Obstacles per area over all rows of the province table."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        for code, count in row.obstacles.items():
+            totals[code] = totals.get(code, 0) + count
+    return totals
+
+
 def province_table(flt: InitiativeFilter) -> list[ProvinceRow]:
     """For every province (and 'unknown' when any): initiatives and obstacles per area."""
     ids = select(flt.select_ids(PUBLISHED).subquery().c.id)

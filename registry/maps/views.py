@@ -104,10 +104,7 @@ def provinces():
     ctx = _filter_context()
     flt = ctx["flt"]
     rows = services.province_table(flt)
-    totals: dict[str, int] = {}
-    for row in rows:
-        for code, count in row.obstacles.items():
-            totals[code] = totals.get(code, 0) + count
+    totals = services.area_totals(rows)
     links = {row.province: url_for("maps.map", **{**flt.to_args(), "province": row.province})
              for row in rows if row.province}
     return render_template(

@@ -8,12 +8,14 @@ from wtforms.fields import FieldList, FormField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from registry.moderation.models import RULE_LEVELS
 from registry.submissions.forms import SubForm
 from registry.submissions.validation import strip_filter
 
 STRIP = [strip_filter]
 
-RULE_LEVEL_LABELS = {
+# The choices of "where does the rule come from": the level's name with examples.
+RULE_LEVEL_CHOICES = {
     "wet": _l("Wet (bijvoorbeeld WEB, WVO 2020, WPO, WHW)"),
     "amvb": _l("AMvB (bijvoorbeeld Examen- en kwalificatiebesluit, Eindexamenbesluit VO)"),
     "ministeriele_regeling": _l("Ministeriële regeling"),
@@ -21,6 +23,8 @@ RULE_LEVEL_LABELS = {
     "sectorafspraak": _l("Sectorafspraak (bijvoorbeeld SBB, sectorraad)"),
     "bestuur": _l("Bestuur of school (eigen keuze)"),
 }
+if set(RULE_LEVEL_CHOICES) != set(RULE_LEVELS):  # one list of levels (models.RULE_LEVELS)
+    raise RuntimeError("RULE_LEVEL_CHOICES does not name every rule level")
 
 
 class RuleForm(SubForm):
@@ -29,7 +33,7 @@ class RuleForm(SubForm):
                             max=300, message=_l("Gebruik maximaal %(max)d tekens."))])
     level = SelectField(_l("Waar komt de regel vandaan?"), validate_choice=False,  # see below
                         choices=[SelectChoice("", _l("Kies..."))]
-                        + [SelectChoice(k, v) for k, v in RULE_LEVEL_LABELS.items()])
+                        + [SelectChoice(k, v) for k, v in RULE_LEVEL_CHOICES.items()])
     source_url = StringField(_l("Link naar de bron"), filters=STRIP,
                              validators=[Optional(), Length(
                                  max=500, message=_l("Gebruik maximaal %(max)d tekens."))])
@@ -41,7 +45,7 @@ class RuleForm(SubForm):
         return not (self.title.data or self.source_url.data or self.existing_room.data)
 
     def validate_level(self, field):
-        if not self.is_blank() and field.data not in RULE_LEVEL_LABELS:
+        if not self.is_blank() and field.data not in RULE_LEVELS:
             raise ValidationError(_l("Kies waar de regel vandaan komt."))
 
     def validate_title(self, field):

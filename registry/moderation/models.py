@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,6 +12,15 @@ from registry.extensions import Model
 
 # Where a rule comes from (DOMAIN.md): the first question a policy advisor asks.
 RULE_LEVELS = ("wet", "amvb", "ministeriele_regeling", "toezicht", "sectorafspraak", "bestuur")
+# Their names in tables, documents and the API (one place; the theme form adds examples).
+RULE_LEVEL_LABELS = {
+    "wet": _l("Wet"),
+    "amvb": _l("AMvB"),
+    "ministeriele_regeling": _l("Ministeriële regeling"),
+    "toezicht": _l("Toezicht (inspectie)"),
+    "sectorafspraak": _l("Sectorafspraak"),
+    "bestuur": _l("Bestuur of school"),
+}
 
 
 class Theme(TimestampMixin, Model):

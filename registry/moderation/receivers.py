@@ -12,6 +12,13 @@ def flag_waiting_entry(change: events.EntryChange) -> None:
         flag_duplicates(change.initiative)
 
 
+def flag_published_entry(change: events.EntryChange) -> None:
+    """A published entry (also one published again after a rejection) against the entries
+    waiting in the queue, which may have arrived while it was not active."""
+    flag_duplicates(change.initiative)
+
+
 def register() -> None:
     events.entry_confirmed.connect(flag_waiting_entry, weak=False)
     events.entry_edited.connect(flag_waiting_entry, weak=False)
+    events.entry_published.connect(flag_published_entry, weak=False)

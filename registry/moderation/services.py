@@ -23,7 +23,7 @@ from registry.history.models import Revision
 from registry.moderation.duplicates import ACTIVE_STATES, get_flag, pair
 from registry.moderation.models import RULE_LEVELS, DuplicateFlag, Theme, ThemeRule
 from registry.published.filters import InitiativeFilter
-from registry.published.sources import ALL_ENTRIES
+from registry.published.sources import ALL_ENTRIES, PUBLISHED
 from registry.submissions.models import Initiative, Obstacle, Organisation
 from registry.submissions.services import apply_initiative_data
 from registry.taxonomy.constants import InitiativeState
@@ -90,6 +90,23 @@ def request_changes(initiative: Initiative, message: str, *, actor) -> None:
            reason=message, actor=actor)
     events.changes_requested.send(EntryChange(initiative, "request_changes", "moderator",
                                               actor=actor, reason=message))
+
+
+def bulk_decide(ids: list[int], action: str, reason: str, *, actor) -> tuple[int, list[str]]:
+    """Publish or reject (with one reason) several entries; returns how many were done and
+    the references of those skipped because their state does not allow it."""
+    done, skipped = 0, []
+    for initiative in db.session.scalars(select(Initiative).where(Initiative.id.in_(ids))
+                                         .order_by(Initiative.id)):
+        try:
+            if action == "publish":
+                publish(initiative, actor=actor)
+            else:
+                reject(initiative, reason, actor=actor)
+            done += 1
+        except ModerationError:
+            skipped.append(initiative.reference or str(initiative.id))
+    return done, skipped
 
 
 class StaleEntryError(ModerationError):
@@ -384,13 +401,13 @@ class ThemeStats:
 
 def theme_stats(theme: Theme, *, published_only: bool = False) -> ThemeStats:
     """How many initiatives, schools, learners, sectors and provinces a theme affects."""
-    states = (InitiativeState.PUBLISHED,) if published_only else ACTIVE_STATES
+    in_scope = PUBLISHED.scope if published_only else Initiative.state.in_(ACTIVE_STATES)
     rows = db.session.execute(
         select(Initiative.id, Initiative.learners_count, Organisation.brin,
                Organisation.location_number, Organisation.sector, Organisation.province)
         .join(Obstacle, Obstacle.initiative_id == Initiative.id)
         .join(Organisation, Initiative.organisation_id == Organisation.id)
-        .where(Obstacle.theme_id == theme.id, Initiative.state.in_(states))
+        .where(Obstacle.theme_id == theme.id, in_scope)
     ).all()
     initiatives: dict[int, int] = {}
     schools, sectors, provinces = set(), set(), set()

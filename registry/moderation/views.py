@@ -22,8 +22,8 @@ from registry.extensions import db
 from registry.history.models import Revision
 from registry.history.services import pending_revision
 from registry.moderation import duplicates, services
-from registry.moderation.forms import RULE_LEVEL_LABELS, ThemeForm
-from registry.moderation.models import Theme
+from registry.moderation.forms import ThemeForm
+from registry.moderation.models import RULE_LEVEL_LABELS, Theme
 from registry.published.web import current_filter
 from registry.submissions.forms import EditInitiativeForm, form_to_data, initiative_to_formdata
 from registry.submissions.models import Initiative, Obstacle
@@ -87,16 +87,7 @@ def bulk():
         flash(_("Geef een reden voor de afwijzing; die wordt naar de contactpersonen gemaild."),
               "error")
         return redirect(url_for("moderation.queue"))
-    done, skipped = 0, []
-    for initiative in db.session.scalars(select(Initiative).where(Initiative.id.in_(ids))):
-        try:
-            if action == "publish":
-                services.publish(initiative, actor=_actor())
-            else:
-                services.reject(initiative, reason, actor=_actor())
-            done += 1
-        except services.ModerationError:
-            skipped.append(initiative.reference or str(initiative.id))
+    done, skipped = services.bulk_decide(ids, action, reason, actor=_actor())
     db.session.commit()
     if action == "publish":
         flash(_("%(n)d aanmelding(en) gepubliceerd.", n=done), "success")

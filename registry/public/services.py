@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
+from registry.published import records
 from registry.published.filters import InitiativeFilter
 from registry.published.sources import PUBLISHED
 from registry.submissions.models import Initiative, Obstacle, Organisation
@@ -50,6 +51,15 @@ def area_counts(initiative_ids: list[int]) -> dict[int, dict[str, int]]:
     for initiative_id, area, count in rows:
         out[initiative_id][area] = count
     return out
+
+
+def public_contact_name(initiative_id: int) -> str | None:
+    """The contact's name as the public may see it (only with consent, never after erasure:
+    the rule of the record path, ``registry.published.sources``); never the role, e-mail or
+    phone."""
+    rec = next(records.initiatives(PUBLISHED, ids=[initiative_id], fields=("contact_name",),
+                                   obstacles="none", dimensions=False), None)
+    return rec["contact_name"] if rec is not None else None
 
 
 def get_published(initiative_id: int) -> Initiative | None:

@@ -43,7 +43,8 @@ def initiative(initiative_id: int):
     item = services.get_published(initiative_id)
     if item is None:
         abort(404)
-    return render_template("public/detail.html", initiative=item)
+    return render_template("public/detail.html", initiative=item,
+                           contact_name=services.public_contact_name(item.id))
 
 
 @bp.route("/privacy")

@@ -44,26 +44,46 @@ def search_text(title: str | None, summary: str | None, school: str | None, city
     return SEPARATOR.join(fold(p) for p in parts if p)
 
 
-def initiative_search_text(initiative: Initiative) -> str:
+def initiative_search_text(initiative: Initiative, gone: frozenset[int] = frozenset(),
+                           extra: tuple[Obstacle, ...] = ()) -> str:
+    """``gone``: ids (``id()``) of obstacles deleted in this flush (a loaded collection may
+    still hold them); ``extra``: new obstacles attached by foreign key only (not in the
+    collection yet)."""
     org = initiative.organisation
+    obstacles = [o for o in initiative.obstacles if id(o) not in gone]
+    obstacles += [o for o in extra if o not in obstacles]
     return search_text(initiative.title, initiative.summary, org.name if org else "",
-                       org.city if org else "", (o.title for o in initiative.obstacles))
+                       org.city if org else "", (o.title for o in obstacles))
+
+
+def _initiative_of(session, obstacle: Obstacle) -> Initiative | None:
+    if obstacle.initiative is not None:
+        return obstacle.initiative
+    if obstacle.initiative_id is not None:  # created or moved by foreign key
+        return session.get(Initiative, obstacle.initiative_id)
+    return None
 
 
 @event.listens_for(db.session, "before_flush")
 def _refresh_search_text(session, _flush_context, _instances) -> None:
     touched: dict[int, Initiative] = {}
+    extra: dict[int, list[Obstacle]] = {}
+    gone = frozenset(id(o) for o in session.deleted if isinstance(o, Obstacle))
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Initiative):
             touched[id(obj)] = obj
-        elif isinstance(obj, Obstacle) and obj.initiative is not None:
-            touched[id(obj.initiative)] = obj.initiative
+        elif isinstance(obj, Obstacle):
+            initiative = _initiative_of(session, obj)
+            if initiative is not None:
+                touched[id(initiative)] = initiative
+                if obj in session.new and obj.initiative is None:
+                    extra.setdefault(id(initiative), []).append(obj)
         elif isinstance(obj, Organisation) and obj not in session.deleted:
             for initiative in obj.initiatives:
                 touched[id(initiative)] = initiative
-    for initiative in touched.values():
+    for key, initiative in touched.items():
         if initiative in session.deleted:
             continue
-        text = initiative_search_text(initiative)
+        text = initiative_search_text(initiative, gone, tuple(extra.get(key, ())))
         if initiative.search_text != text:
             initiative.search_text = text

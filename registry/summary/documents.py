@@ -19,6 +19,7 @@ from registry.summary.labels import (
     distribution,
     sector_label,
 )
+from registry.taxonomy.services import current as current_taxonomy
 
 SEVERITY_KEYS = ("1", "2", "3", "4")
 ANNEX_LIMIT = 500  # source entries listed in DOCX/PDF/page; the full list is in the exports
@@ -204,9 +205,9 @@ def method_paragraphs(summary: dict[str, Any]) -> list[str]:
     meta = summary["meta"]
     out = [
         _("Scholen melden hun initiatief voor volledig gepersonaliseerd leren met de knelpunten "
-          "die zij tegenkomen in vijf gebieden (kwalificeren, examineren, diplomeren, "
-          "certificeren, valideren) en overig. Moderatoren controleren elke melding voor "
-          "publicatie en delen vergelijkbare knelpunten in bij een thema."),
+          "die zij tegenkomen, in deze gebieden: %(areas)s. Moderatoren controleren elke "
+          "melding voor publicatie en delen vergelijkbare knelpunten in bij een thema.",
+          areas=", ".join(t.label for t in current_taxonomy().areas)),
         _("Dit overzicht telt alleen gepubliceerde meldingen. Scholen zijn verschillende "
           "combinaties van instellingscode en vestiging; lerenden is de som van de opgegeven "
           "aantallen per initiatief. Bij een filter op gebied of thema tellen alleen de "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from registry.moderation.models import RULE_LEVEL_LABELS
 from registry.taxonomy.constants import SEVERITIES
 from registry.taxonomy.services import current as current_taxonomy
 
@@ -17,14 +18,6 @@ CATEGORY_SHORT = {
     "afspraken": _l("Toezicht en sector"),
     "school": _l("School en bestuur"),
     "onbekend": _l("Nog niet bepaald"),
-}
-RULE_LEVEL_LABELS = {
-    "wet": _l("Wet"),
-    "amvb": _l("AMvB"),
-    "ministeriele_regeling": _l("Ministeriële regeling"),
-    "toezicht": _l("Toezicht (inspectie)"),
-    "sectorafspraak": _l("Sectorafspraak"),
-    "bestuur": _l("Bestuur of school"),
 }
 STATUS_LABELS = {"open": _l("open"), "omzeild": _l("omzeild"), "opgelost": _l("opgelost")}
 

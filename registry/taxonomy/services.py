@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import literal, select, union_all
 
-from registry.cache import public_data_version
+from registry.cache import has_pending_public_changes, public_data_version
 from registry.extensions import db
 from registry.taxonomy.models import Dimension, ObstacleArea, Phase, Sector
 
@@ -137,7 +137,7 @@ def current() -> Taxonomy:
         if hit is not None and hit[0] == version:
             return hit[1]
     taxonomy = load()
-    if version is not None and not db.session.new and not db.session.dirty:
+    if version is not None and not has_pending_public_changes(db.session):
         with _lock:
             _cache[key] = (version, taxonomy)
     return taxonomy

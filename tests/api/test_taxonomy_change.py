@@ -2,15 +2,18 @@
 application code) reaches every read path: the submission form accepts it, the exports, the
 data dictionary, the summary and the API (data, vocabularies, OpenAPI enums) show it.
 
-The row is removed again afterwards (the taxonomy tables are kept between tests). The
-application is told nothing but what a restart after a migration tells it: its per-process
-caches start empty.
+The row is removed again afterwards (the taxonomy tables are kept between tests). As in a
+migration (CONTRIBUTING.md), the change ends with a new public data version written by plain
+SQL; the running app is told nothing else, so its per-process caches (taxonomy, summary,
+pages) must notice by themselves.
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
+import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -18,9 +21,7 @@ from sqlalchemy import text
 from registry.extensions import db
 from registry.published.filters import InitiativeFilter
 from registry.published.sources import PUBLISHED
-from registry.summary import services as summary_services
 from registry.summary.services import compute_summary
-from registry.taxonomy import services as taxonomy_services
 from tests.dbs import reset_database
 from tests.factories import AREA_CODES, DIMENSION_CODES, form_post
 from tests.summary import oracle
@@ -33,14 +34,16 @@ DIMENSION = {"code": "reflectie", "label_nl": "Reflectie (terugkijken)",
              "label_en": "Reflection (looking back)", "position": 8}
 
 
-def _restart() -> None:
-    """What a new process after a migration starts with: no cached taxonomy or summary."""
-    taxonomy_services.forget()
-    summary_services.summary_cache.clear()
+def _new_data_version() -> None:
+    """What the migration ends with (its ``_new_data_version``), in plain SQL."""
+    db.session.execute(text("DELETE FROM data_version WHERE name = 'public'"))
+    db.session.execute(text("INSERT INTO data_version (name, token, changed_at) "
+                            "VALUES ('public', :token, CURRENT_TIMESTAMP)"),
+                       {"token": uuid.uuid4().hex})
 
 
-@pytest.fixture
-def new_terms(app):
+@contextmanager
+def terms_added(app):
     db.session.execute(text(
         "INSERT INTO obstacle_area (code, label_nl, label_en, description_nl, description_en, "
         "position) VALUES (:code, :label_nl, :label_en, :description_nl, :description_en, "
@@ -48,8 +51,8 @@ def new_terms(app):
     db.session.execute(text(
         "INSERT INTO dimension (code, label_nl, label_en, position) "
         "VALUES (:code, :label_nl, :label_en, :position)"), DIMENSION)
+    _new_data_version()
     db.session.commit()
-    _restart()
     app.config["WTF_CSRF_ENABLED"] = False
     try:
         yield
@@ -57,8 +60,17 @@ def new_terms(app):
         reset_database()  # rows that refer to the new terms
         db.session.execute(text("DELETE FROM obstacle_area WHERE code = :code"), AREA)
         db.session.execute(text("DELETE FROM dimension WHERE code = :code"), DIMENSION)
+        _new_data_version()
         db.session.commit()
-        _restart()
+
+
+@pytest.fixture
+def new_terms(app, client):
+    # The app has cached the vocabularies and pages before the migration runs.
+    assert client.get("/aanmelden").status_code == 200
+    assert client.get("/api/v1/taxonomies").status_code == 200
+    with terms_added(app):
+        yield
 
 
 def _options(html: str, name: str) -> list[tuple[str, str]]:
@@ -183,9 +195,12 @@ def test_a_form_opened_before_the_new_dimension_is_shown_again(client, new_terms
     assert db.session.execute(text("SELECT count(*) FROM initiative")).scalar() == 0
 
 
-def test_the_terms_are_gone_again(client):
-    """After the fixture the vocabularies are those of DOMAIN.md again (a leak would change
-    every later test)."""
+def test_the_terms_are_gone_again(app, client):
+    """When the terms are removed again (a downgrade) the running app shows the vocabularies
+    of DOMAIN.md again, without a restart (and a leak would change every later test)."""
+    with terms_added(app):
+        tax = client.get("/api/v1/taxonomies").get_json()
+        assert AREA["code"] in [a["code"] for a in tax["areas"]]
     tax = client.get("/api/v1/taxonomies").get_json()
     assert [a["code"] for a in tax["areas"]] == list(AREA_CODES)
     assert [d["code"] for d in tax["dimensions"]] == list(DIMENSION_CODES)

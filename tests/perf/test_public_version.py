@@ -157,3 +157,34 @@ def test_version_changes_exactly_when_the_public_sees_a_change(client, world):
         assert (after_print != before_print) is public, f"{name}: public output"
         assert (after_version != before_version) is public, f"{name}: data version"
         before_print, before_version = after_print, after_version
+
+
+def test_a_rolled_back_savepoint_keeps_the_outer_public_change(world):
+    """Rolling back a savepoint must not forget that the outer transaction changed a
+    published entry (the caches would keep serving the old title)."""
+    before = public_data_version()
+    world["a"].title = "Nieuwe titel"
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    world["b"].summary = "Wordt teruggedraaid"
+    db.session.flush()
+    savepoint.rollback()
+    db.session.commit()
+    assert public_data_version() != before
+
+
+def test_uncommitted_taxonomy_rows_are_not_cached(app, world):
+    from sqlalchemy import text
+
+    from registry.taxonomy.services import current
+
+    with app.test_request_context():
+        db.session.execute(text(
+            "INSERT INTO sector (code, label_nl, label_en, short_nl, short_en, position) "
+            "VALUES ('x', 'X', 'X', 'x', 'x', 99)"))
+        from registry.cache import mark_public_change
+
+        mark_public_change()
+        assert "x" in current().codes("sectors")  # this transaction sees its own row
+        db.session.rollback()
+        assert "x" not in current().codes("sectors")

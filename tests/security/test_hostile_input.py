@@ -64,7 +64,7 @@ TEXT_FIELDS = {
     "obstacles-0-rule": (True, lambda i: i.obstacles[0].rule),
     "obstacles-0-policy_ask": (True, lambda i: i.obstacles[0].policy_ask),
     "contact-name": (True, lambda i: i.contact.name),
-    "contact-role": (True, lambda i: i.contact.role),
+    "contact-role": (False, lambda i: i.contact.role),  # never public, also with consent
 }
 MAX_LENGTHS = {
     "school_name": 200, "street": 200, "city": 100, "levels": 300, "website": 300,
@@ -239,6 +239,8 @@ def test_hostile_text_is_stored_as_typed_and_rendered_escaped(family, battery_cl
         for field, (public, _read) in TEXT_FIELDS.items():
             if public:
                 assert str(escape(typed[field])) in html, (field, value)
+            else:
+                assert f"[{field}]" not in html, (field, value)
         if "<" in value:
             assert value not in html
         if value == "{{ 7*7 }}":
