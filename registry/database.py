@@ -1,16 +1,12 @@
 """Declarative base, naming convention and shared column helpers."""
 from __future__ import annotations
 
+import fcntl  # POSIX only, like gunicorn: the registry is deployed on Linux
 import os
 import threading
 import time
 from datetime import UTC, datetime
 from typing import overload
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: writers rely on the busy timeout alone
-    fcntl = None  # type: ignore[assignment]  # callers check for None before using it
 
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.engine import Engine
@@ -85,7 +81,7 @@ def configure_engine(engine: Engine, *, write_gate: bool = False) -> None:
         return
     if not event.contains(engine, "connect", _sqlite_settings):
         event.listen(engine, "connect", _sqlite_settings)
-    if write_gate and fcntl is not None and not event.contains(
+    if write_gate and not event.contains(
             engine, "before_cursor_execute", _take_write_gate):
         event.listen(engine, "before_cursor_execute", _take_write_gate)
         event.listen(engine, "commit", _transaction_ends)

@@ -10,6 +10,7 @@ from wtforms import Field, Form
 from wtforms.fields import FieldList, FormField
 
 from registry.database import as_utc
+from registry.summary.labels import area_label, sector_label
 from registry.summary.labels import template_helpers as summary_helpers
 from registry.taxonomy import constants
 from registry.taxonomy.services import current as current_taxonomy
@@ -72,19 +73,12 @@ def register(app: Flask) -> None:
     # The taxonomy (areas, dimensions, sectors, phases) as the database has it: the
     # vocabulary itself for option lists, and labels of single codes.
     app.add_template_global(current_taxonomy, "taxonomy")
-
-    @app.template_global()
-    def area_label(code: str | None) -> str:
-        return current_taxonomy().label("areas", code)
+    app.add_template_global(area_label, "area_label")
+    app.add_template_global(sector_label, "sector_label")  # the short one: po, vo, mbo...
 
     @app.template_global()
     def dimension_label(code: str | None) -> str:
         return current_taxonomy().label("dimensions", code)
-
-    @app.template_global()
-    def sector_label(code: str | None) -> str:
-        """The short sector label (po, vo, mbo, ...), as in lists and tables."""
-        return current_taxonomy().short("sectors", code)
 
     @app.template_global()
     def sector_name(code: str | None) -> str:

@@ -43,8 +43,14 @@ def list_initiatives(flt: InitiativeFilter, page: int, per_page: int) -> Page:
     return Page(items=items, total=records.count(PUBLISHED, flt), page=page, per_page=per_page)
 
 
-def get_initiative(initiative_id: int) -> dict[str, Any] | None:
-    return records.initiative(PUBLISHED, initiative_id)
+def get_initiative(initiative_id: int, tax: Taxonomy) -> dict[str, Any] | None:
+    """One published initiative, its dimensions in the taxonomy's order."""
+    rec = records.initiative(PUBLISHED, initiative_id)
+    if rec is not None:
+        order = {code: i for i, code in enumerate(tax.codes("dimensions"))}
+        rec["dimensions"] = dict(sorted(rec["dimensions"].items(),
+                                        key=lambda item: order.get(item[0], len(order))))
+    return rec
 
 
 def list_obstacles(flt: InitiativeFilter, page: int, per_page: int, *,

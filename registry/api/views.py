@@ -175,12 +175,10 @@ def initiatives():
 
 @bp.route("/initiatives/<int:initiative_id>")
 def initiative(initiative_id: int):
-    rec = services.get_initiative(initiative_id) if initiative_id <= params.MAX_ID else None
+    rec = (services.get_initiative(initiative_id, current_taxonomy())
+           if initiative_id <= params.MAX_ID else None)
     if rec is None:
         raise NotFound()
-    order = {code: i for i, code in enumerate(current_taxonomy().codes("dimensions"))}
-    rec["dimensions"] = dict(sorted(rec["dimensions"].items(),
-                                    key=lambda item: order.get(item[0], len(order))))
     return _json(serializers.initiative_detail(rec, *_initiative_urls(rec["id"])))
 
 

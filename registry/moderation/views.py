@@ -141,8 +141,8 @@ def reveal_contact(initiative_id: int):
     initiative = _initiative_or_404(initiative_id)
     services.reveal_contact(initiative, actor=_actor())
     db.session.commit()
-    response = render_entry(initiative, show_contact=True)
-    return response
+    return render_entry(initiative, show_contact=True)
+
 
 def _stale(initiative: Initiative, message: str | None = None):
     db.session.rollback()

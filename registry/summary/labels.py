@@ -22,11 +22,11 @@ CATEGORY_SHORT = {
 STATUS_LABELS = {"open": _l("open"), "omzeild": _l("omzeild"), "opgelost": _l("opgelost")}
 
 
-def area_label(code: str) -> str:
+def area_label(code: str | None) -> str:
     return current_taxonomy().label("areas", code)
 
 
-def sector_label(code: str) -> str:
+def sector_label(code: str | None) -> str:
     """The short label of a sector (po, vo, mbo, ...)."""
     return current_taxonomy().short("sectors", code)
 

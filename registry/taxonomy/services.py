@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import get_locale
 from sqlalchemy import literal, select, union_all
 
@@ -126,8 +126,25 @@ _lock = threading.Lock()
 _cache: dict[tuple[int, str], tuple[str, Taxonomy]] = {}
 
 
+_MEMO = "_registry_taxonomy"  # flask.g: (transaction, taxonomy)
+
+
 def current() -> Taxonomy:
-    """The taxonomy, read once per public data version in each process."""
+    """The taxonomy, read once per public data version in each process.
+
+    Templates ask for labels many times per page: within one database transaction the
+    answer is kept in ``g``, so only the first call reads the data version."""
+    transaction = db.session().get_transaction()
+    memo = g.get(_MEMO)
+    if memo is not None and transaction is not None and memo[0] is transaction:
+        return memo[1]
+    taxonomy = _current()
+    if not has_pending_public_changes(db.session):
+        setattr(g, _MEMO, (db.session().get_transaction(), taxonomy))
+    return taxonomy
+
+
+def _current() -> Taxonomy:
     version = public_data_version()
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     key = (id(app), str(db.engine.url))
