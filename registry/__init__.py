@@ -90,7 +90,7 @@ DOMAINS = (
 
 # Domains that react to domain events (registry/events.py); each has ``receivers.register``.
 RECEIVERS = ("history.receivers", "moderation.receivers", "manage.notifications",
-             "connect.receivers")
+             "connect.receivers", "published.receivers")
 
 
 def register_event_handlers() -> None:

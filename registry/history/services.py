@@ -88,7 +88,8 @@ def data_from_snapshot(data: dict[str, Any], language: str = "nl") -> Initiative
         **{name: ini.get(name) for name in INITIATIVE_FIELDS},
         dimensions={code: (int(v[0]), int(v[1])) for code, v in data.get("dimensions", {}).items()},
         obstacles=[
-            ObstacleData(id=o.get("id"), **{name: o.get(name) for name in OBSTACLE_KEYS})
+            ObstacleData(id=o.get("id"), **{name: o[name] for name in OBSTACLE_KEYS
+                                            if name in o})
             for o in data.get("obstacles", [])
         ],
         contact=None,

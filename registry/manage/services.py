@@ -30,7 +30,7 @@ from registry.manage.tokens import (  # noqa: F401 - the manage domain's public 
     initiative_for_manage_token,
     issue_manage_link,
 )
-from registry.published.models import SnapshotInitiative
+from registry.published.snapshots import erase_contact_from_snapshots
 from registry.submissions.models import Contact, Initiative, Organisation
 from registry.submissions.services import InitiativeData, apply_initiative_data
 from registry.taxonomy.constants import InitiativeState
@@ -200,11 +200,7 @@ def erase_contact(initiative: Initiative) -> bool:
     with consent) and the consent to quotes from every snapshot.
     """
     initiative_id = initiative.id
-    db.session.execute(
-        update(SnapshotInitiative).where(SnapshotInitiative.id == initiative_id)
-        .values(contact_name=None, consent_quotes=False)
-        .execution_options(synchronize_session=False)
-    )
+    erase_contact_from_snapshots(initiative_id)
     db.session.execute(
         update(OutboxMessage).where(OutboxMessage.initiative_id == initiative_id)
         .values(to_address="", reply_to="", body_text="", body_html="",

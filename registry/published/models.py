@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import utcnow
@@ -79,6 +79,10 @@ class SnapshotInitiative(Model):
     # Only when the contact consented to publication of the name (never e-mail or phone).
     contact_name: Mapped[str | None] = mapped_column(String(200))
     consent_quotes: Mapped[bool] = mapped_column(default=False)
+    # Withdrawn since the snapshot was made: the texts, the school's name and address are
+    # blanked and the row leaves every row-level output; it still counts in the frozen
+    # aggregates (issue 16).
+    withdrawn: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SnapshotObstacle(Model):
@@ -104,6 +108,9 @@ class SnapshotObstacle(Model):
     policy_ask: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
     theme_id: Mapped[int | None]
+    # As in ``obstacle``; made confidential later by the school, it is confidential here too.
+    visibility: Mapped[str] = mapped_column(String(20), default="public",
+                                            server_default="public")
     created_at: Mapped[datetime | None]
 
 

@@ -47,7 +47,7 @@ OBSTACLE_KEYS = {
     "id": "id", "initiative_id": "initiative_id", "area_code": "area", "title": "title",
     "description": "description", "rule": "rule", "severity": "severity", "status": "status",
     "workaround": "workaround", "policy_ask": "policy_ask", "theme_id": "theme_id",
-    "created_at": "reported_at",
+    "created_at": "reported_at", "visibility": "visibility",
 }
 _TEXT = {"description", "ict", "levels", "qualification_codes", "city", "postcode", "website",
          "rule", "workaround", "policy_ask"}

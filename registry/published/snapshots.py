@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import func, insert, literal, select, update
 
 from registry.audit.services import record
+from registry.cache import mark_public_change
 from registry.database import utcnow
 from registry.events import snapshot_created
 from registry.extensions import db
@@ -29,6 +30,8 @@ from registry.published.sources import (
     SnapshotSource,
     Source,
 )
+from registry.submissions.search import search_text
+from registry.taxonomy.constants import CONFIDENTIAL, PUBLIC
 
 SNAPSHOT_CODE = re.compile(r"^\d{4}-\d{2}-[a-z]{1,3}$")
 
@@ -114,6 +117,83 @@ def create_snapshot(*, note: str = "", actor=None) -> Snapshot:
                   "obstacles": snap.obstacle_count}, reason=snap.note, actor=actor)
     snapshot_created.send(snap)
     return snap
+
+
+# --------------------------------------------------------------- privacy (issue 16)
+# A snapshot freezes figures, not people: what a school withdraws, erases or makes
+# confidential later reaches every snapshot at once.
+
+def _refresh_search_text(initiative_ids: list[int]) -> None:
+    """Recompute the searchable text of these initiatives in every snapshot from the
+    snapshot's own rows (public obstacle titles only)."""
+    si, so = SnapshotInitiative.__table__, SnapshotObstacle.__table__
+    rows = db.session.execute(
+        select(si.c.snapshot_id, si.c.id, si.c.title, si.c.summary, si.c.school_name,
+               si.c.city, si.c.withdrawn).where(si.c.id.in_(initiative_ids))).all()
+    for snapshot_id, initiative_id, title, summary, school, city, withdrawn in rows:
+        titles = db.session.scalars(
+            select(so.c.title).where(so.c.snapshot_id == snapshot_id,
+                                     so.c.initiative_id == initiative_id,
+                                     so.c.visibility == PUBLIC)
+            .order_by(so.c.position, so.c.id)).all()
+        text = "" if withdrawn else search_text(title, summary, school, city, titles)
+        db.session.execute(update(si).where(si.c.snapshot_id == snapshot_id,
+                                            si.c.id == initiative_id).values(search_text=text))
+
+
+def make_confidential_in_snapshots(obstacle_ids: list[int]) -> int:
+    """These obstacles were made confidential: so they are in every snapshot that holds
+    them (their texts leave its public outputs; they still count in its national figures).
+    Returns how many snapshot rows changed."""
+    if not obstacle_ids:
+        return 0
+    so = SnapshotObstacle.__table__
+    affected = sorted(set(db.session.scalars(
+        select(so.c.initiative_id).where(so.c.id.in_(obstacle_ids),
+                                         so.c.visibility != CONFIDENTIAL))))
+    if not affected:
+        return 0
+    changed = db.session.execute(
+        update(so).where(so.c.id.in_(obstacle_ids), so.c.visibility != CONFIDENTIAL)
+        .values(visibility=CONFIDENTIAL)).rowcount or 0
+    _refresh_search_text(affected)
+    mark_public_change()
+    return changed
+
+
+def withdraw_from_snapshots(initiative_id: int) -> int:
+    """The entry was withdrawn: its texts, school name and address leave every snapshot
+    (the row stays, marked withdrawn, so the frozen figures do not change). Returns how
+    many snapshots held it."""
+    si, so = SnapshotInitiative.__table__, SnapshotObstacle.__table__
+    changed = db.session.execute(
+        update(si).where(si.c.id == initiative_id)
+        .values(withdrawn=True, reference=None, title="", summary="", description="",
+                ict="", search_text="", school_name="", website="", postcode="", city="",
+                latitude=None, longitude=None, contact_name=None, consent_quotes=False)
+    ).rowcount or 0
+    if changed:
+        db.session.execute(
+            update(so).where(so.c.initiative_id == initiative_id)
+            .values(title="", description="", rule="", workaround="", policy_ask=""))
+        mark_public_change()
+    return changed
+
+
+def erase_contact_from_snapshots(initiative_id: int) -> None:
+    """AVG art. 17: the contact's name and consent to quotes leave every snapshot."""
+    si = SnapshotInitiative.__table__
+    db.session.execute(update(si).where(si.c.id == initiative_id)
+                       .values(contact_name=None, consent_quotes=False))
+    mark_public_change()
+
+
+def withdrawn_since(snapshot: Snapshot) -> int:
+    """How many of the snapshot's entries were withdrawn after it was made."""
+    si = SnapshotInitiative.__table__
+    return db.session.scalar(
+        select(func.count()).select_from(si)
+        .where(si.c.snapshot_id == snapshot.id, si.c.withdrawn.is_(True))) or 0
 
 
 def list_snapshots() -> list[Snapshot]:

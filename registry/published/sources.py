@@ -33,7 +33,7 @@ from registry.submissions.models import (
     Obstacle,
     Organisation,
 )
-from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.constants import PUBLIC, InitiativeState
 
 # Initiative-level fields in record order. Fields from ``SCHOOL_FIELDS`` go into a record's
 # ``school`` dict under the name given there; the rest are top-level keys.
@@ -54,7 +54,7 @@ SCHOOL_FIELDS = {
 # Obstacle columns (the same names in ``obstacle`` and ``snapshot_obstacle``).
 OBSTACLE_COLUMNS = (
     "id", "initiative_id", "area_code", "title", "description", "rule", "severity", "status",
-    "workaround", "policy_ask", "theme_id", "created_at",
+    "workaround", "policy_ask", "theme_id", "created_at", "visibility",
 )
 DIMENSION_COLUMNS = ("initiative_id", "dimension_code", "current_level", "ambition_level")
 
@@ -80,8 +80,14 @@ class Source:
         """Which initiative rows belong to this source."""
         raise NotImplementedError
 
+    # Which obstacles the source holds: "public" (what anyone may see) or "all" (with the
+    # confidential ones, for staff and the national figures; registry.summary.disclosure).
+    visibility: str = "public"
+
     def obstacle_scope(self) -> ColumnElement[bool]:
-        return true()
+        if self.visibility == "all":
+            return true()
+        return self.obstacle.c.visibility == PUBLIC
 
     def dimension_scope(self) -> ColumnElement[bool]:
         return true()
@@ -157,10 +163,21 @@ class LiveSource(Source):
         "consent_quotes": case(
             (and_(Contact.erased_at.is_(None), Contact.consent_quotes.is_(True)), true()),
             else_=false()),
+        "withdrawn": false(),
     }
 
-    def __init__(self, states: tuple[str, ...] | None = (InitiativeState.PUBLISHED,)):
+    def __init__(self, states: tuple[str, ...] | None = (InitiativeState.PUBLISHED,), *,
+                 visibility: str = "public"):
         self.states = states
+        self.visibility = visibility
+
+    def with_confidential(self) -> LiveSource:
+        """The same entries with every obstacle, confidential ones included (staff only)."""
+        return LiveSource(self.states, visibility="all")
+
+    def for_aggregates(self) -> Source:
+        """The rows the frozen aggregates count (live: the same rows)."""
+        return self
 
     def col(self, name: str) -> ColumnElement[Any]:
         return self._COLUMNS[name]
@@ -196,11 +213,23 @@ class SnapshotSource(Source):
     obstacle = cast(Table, SnapshotObstacle.__table__)
     dimension = cast(Table, SnapshotDimension.__table__)
 
-    def __init__(self, snapshot: Snapshot):
+    def __init__(self, snapshot: Snapshot, *, visibility: str = "public",
+                 withdrawn: bool = False):
         self.snapshot = snapshot
         self.snapshot_id = snapshot.id
+        self.visibility = visibility
+        # Rows withdrawn since the snapshot: only in its aggregates (``for_aggregates``).
+        self.withdrawn = withdrawn
         table = SnapshotInitiative.__table__
         self._columns: dict[str, KeyedColumnElement[Any]] = dict(table.c.items())
+
+    def with_confidential(self) -> SnapshotSource:
+        return SnapshotSource(self.snapshot, visibility="all", withdrawn=self.withdrawn)
+
+    def for_aggregates(self) -> SnapshotSource:
+        """With the rows withdrawn since the snapshot: its figures stay as they were frozen
+        (those rows have no texts, school name or address left)."""
+        return SnapshotSource(self.snapshot, visibility=self.visibility, withdrawn=True)
 
     def col(self, name: str) -> ColumnElement[Any]:
         return self._columns[name]
@@ -210,10 +239,16 @@ class SnapshotSource(Source):
 
     @property
     def scope(self) -> ColumnElement[bool]:
-        return SnapshotInitiative.__table__.c.snapshot_id == self.snapshot_id
+        table = SnapshotInitiative.__table__
+        if self.withdrawn:
+            return table.c.snapshot_id == self.snapshot_id
+        return and_(table.c.snapshot_id == self.snapshot_id, table.c.withdrawn.is_(False))
 
     def obstacle_scope(self) -> ColumnElement[bool]:
-        return self.obstacle.c.snapshot_id == self.snapshot_id
+        in_snapshot = self.obstacle.c.snapshot_id == self.snapshot_id
+        if self.visibility == "all":
+            return in_snapshot
+        return and_(in_snapshot, self.obstacle.c.visibility == PUBLIC)
 
     def dimension_scope(self) -> ColumnElement[bool]:
         return self.dimension.c.snapshot_id == self.snapshot_id
@@ -230,6 +265,7 @@ class SnapshotSource(Source):
         return _theme_records(rows, rules)
 
 
-# What the public sees, and what staff screens see.
+# What the public sees (published entries, public obstacles), and what staff screens see
+# (every entry, every obstacle).
 PUBLISHED = LiveSource()
-ALL_ENTRIES = LiveSource(states=None)
+ALL_ENTRIES = LiveSource(states=None, visibility="all")

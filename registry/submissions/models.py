@@ -126,6 +126,7 @@ class Obstacle(TimestampMixin, Model):
     __tablename__ = "obstacle"
     __table_args__ = (
         CheckConstraint("severity BETWEEN 1 AND 4", name="severity_range"),
+        CheckConstraint("visibility IN ('public', 'confidential')", name="visibility_values"),
         # Covering indexes for "similar initiatives" (registry/connect) and the summary
         # (issue 11): who shares a theme, and an initiative's areas and themes, are read from
         # the index alone instead of the wide obstacle rows. They replace the single-column
@@ -145,6 +146,10 @@ class Obstacle(TimestampMixin, Model):
     workaround: Mapped[str] = mapped_column(Text, default="")
     policy_ask: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
+    # "public" (shown with the initiative) or "confidential" (counted only in the national
+    # figures, seen by staff; registry.summary.disclosure). Workaround and policy ask follow.
+    visibility: Mapped[str] = mapped_column(String(20), default="public",
+                                            server_default="public")
     # The curated theme (knelpunt) a moderator linked this report to.
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id", ondelete="SET NULL"))
 

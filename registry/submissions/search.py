@@ -1,7 +1,7 @@
 """The text the ``q`` filter searches, folded the same way on every database.
 
 ``Initiative.search_text`` holds the initiative's title, summary, school name, place and the
-titles of its obstacles, folded by ``fold`` (Unicode-decomposed, accents removed, case-folded,
+titles of its public obstacles (a confidential one must not make its school findable), folded by ``fold`` (Unicode-decomposed, accents removed, case-folded,
 whitespace collapsed) and separated by newlines. The filter folds the query the same way and
 matches with ``LIKE``, so "ecole", "École" and "ÉCOLE" find the same entries on SQLite (whose
 own case-insensitive LIKE only folds ASCII) and on PostgreSQL, in live data and in snapshots
@@ -20,6 +20,7 @@ from sqlalchemy import event
 
 from registry.extensions import db
 from registry.submissions.models import Initiative, Obstacle, Organisation
+from registry.taxonomy.constants import CONFIDENTIAL
 
 SEPARATOR = "\n"  # never in a folded query (whitespace collapses to single spaces)
 
@@ -53,7 +54,8 @@ def initiative_search_text(initiative: Initiative, gone: frozenset[int] = frozen
     obstacles = [o for o in initiative.obstacles if id(o) not in gone]
     obstacles += [o for o in extra if o not in obstacles]
     return search_text(initiative.title, initiative.summary, org.name if org else "",
-                       org.city if org else "", (o.title for o in obstacles))
+                       org.city if org else "",
+                       (o.title for o in obstacles if o.visibility != CONFIDENTIAL))
 
 
 def _initiative_of(session, obstacle: Obstacle) -> Initiative | None:

@@ -47,6 +47,8 @@ class ObstacleData:
     status: str = "open"
     workaround: str = ""
     policy_ask: str = ""
+    # "public" or "confidential" (registry.taxonomy.constants.VISIBILITIES)
+    visibility: str = "public"
     id: int | None = None  # set when editing an existing obstacle
 
 
@@ -89,6 +91,7 @@ INITIATIVE_FIELDS = (
 )
 OBSTACLE_FIELDS = (
     "title", "description", "rule", "severity", "status", "workaround", "policy_ask",
+    "visibility",
 )
 
 

@@ -23,6 +23,15 @@ OBSTACLE_STATUSES = {
     "opgelost": _l("Opgelost"),
 }
 
+# Who may see an obstacle (issue 16): "public" is shown with the initiative; "confidential"
+# counts only in the national figures (registry.summary.disclosure) and is seen by staff.
+VISIBILITIES = {
+    "public": _l("Openbaar: tonen bij ons initiatief"),
+    "confidential": _l("Vertrouwelijk: meetellen, maar nooit tonen bij onze school"),
+}
+PUBLIC = "public"
+CONFIDENTIAL = "confidential"
+
 LEVELS = {
     0: _l("0 - de school bepaalt"),
     1: _l("1 - lerende kiest uit vaste opties"),
