@@ -11,14 +11,19 @@ entry_submitted        submissions.services.submit            history; manage (c
                                                               mail)
 entry_confirmed        manage.services.confirm_initiative     history; moderation (duplicates)
 entry_published        moderation.services.publish            history; connect (digests)
-entry_rejected         moderation.services.reject             history; manage (mail + reason)
+entry_rejected         moderation.services.reject             history; manage (mail + reason);
+                                                              published (snapshots, if it
+                                                              was public)
 changes_requested      moderation.services.request_changes    manage (mail + manage link)
 entry_edited           moderation edit and reclassify,        history; moderation (duplicates
-                       manage.services.submit_edit            while pending)
+                       manage.services.submit_edit and        while pending); published
+                       set_obstacle_visibility                (confidential in snapshots)
 edit_proposed          manage.services.submit_edit            -
-edit_approved          moderation.services.approve_revision   -
+edit_approved          moderation.services.approve_revision   published (confidential in
+                                                              snapshots)
 edit_discarded         moderation.services.discard_revision   -
-entry_withdrawn        manage.services.withdraw_initiative    history
+entry_withdrawn        manage.services.withdraw_initiative    history; published (leaves
+                                                              every snapshot's rows)
 contact_erased         manage.services.erase_contact          history
 entries_merged         moderation.services.merge              history
 obstacle_linked        moderation.services.link_obstacle      -

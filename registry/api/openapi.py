@@ -339,8 +339,10 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
             {"200": _ok(_ref("Statistics"), "The same numbers as the summary page."),
              **bad_request,
              "404": _problem_response("No snapshot with this code.")},
-            "Counts of schools below the small-number threshold (`meta.threshold`) are not "
-            "given exactly: the value is the string \"<N\" instead of a number. "
+            "Every figure counts public reports only (they are public with the school's name, "
+            "so the figures are exact). Confidential reports count only in `national`: one "
+            "unfiltered table per area and theme, where a figure that fewer than "
+            "`national.threshold` schools' confidential reports affect is null. "
             "Obstacle-level figures count only the obstacles in the filtered areas/themes.",
         ),
     }

@@ -1,8 +1,9 @@
 """The statistics endpoint: the output of ``compute_summary`` (the /knelpunten figures).
 
-Public callers get the same figures as the public summary page (small numbers of schools
-suppressed). ``quotes`` (consented for policy overviews only) and ``entries`` (the same as
-/initiatives) are left out; ``meta.generated_at`` is left out and, for live data,
+Public callers get the same figures as the public summary page: public reports, exact, and
+the national table in which confidential reports count (``registry.summary.disclosure``).
+``quotes`` (consented for policy overviews only) and ``entries`` (the same as /initiatives)
+are left out; ``meta.generated_at`` is left out and, for live data,
 ``meta.data_date`` is the last change of the published data, so that the ETag is stable.
 """
 from __future__ import annotations
@@ -18,8 +19,9 @@ from registry.taxonomy.constants import OBSTACLE_STATUSES, PROVINCES
 from registry.taxonomy.services import Taxonomy
 
 KEYS = ("meta", "totals", "areas", "themes", "categories", "top_rules", "policy_asks",
-        "quarters", "changes")
-META_KEYS = ("source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold")
+        "quarters", "changes", "national")
+META_KEYS = ("source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold",
+             "withdrawn_since")
 
 
 def statistics(flt: InitiativeFilter, src: Source) -> dict[str, Any]:
@@ -42,9 +44,7 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
     integer = {"type": "integer", "minimum": 0}
     counts = {
         "initiatives": integer,
-        "schools": {"type": ["integer", "string"],
-                    "description": "Distinct schools; below the small-number threshold "
-                                   "(except 0) the string \"<N\"."},
+        "schools": {**integer, "description": "Distinct schools (BRIN + location)."},
         "learners": integer,
         "obstacles": integer,
         "sectors": {"type": "object", "propertyNames": {"enum": taxonomy.codes("sectors")},
@@ -62,6 +62,8 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
                 required=["title", "level"])
     rule["additionalProperties"] = True
     nullable_str = {"type": ["string", "null"]}
+    nullable_int = {"type": ["integer", "null"], "minimum": 0,
+                    "description": "null: not shown, to protect confidential reports"}
     return _obj({
         "meta": _obj({
             "source": {"type": "string", "enum": ["live", "snapshot"]},
@@ -72,6 +74,7 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
                 "type": ["string", "array"], "items": {"type": "string"}}},
             "exact": {"type": "boolean"},
             "threshold": integer,
+            "withdrawn_since": integer,
         }),
         "totals": _obj(counts),
         "areas": {"type": "array", "items": _obj({
@@ -101,5 +104,19 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
                                                             "title": {"type": "string"}})},
             "solved_obstacles": integer, "new_obstacles": integer,
             "new_provinces": {"type": "array", "items": {"type": "string"}},
+        }),
+        "national": _obj({
+            "threshold": integer,
+            "exact": {"type": "boolean"},
+            "rows": {"type": "array", "items": _obj({
+                "kind": {"type": "string", "enum": ["total", "area", "theme", "unthemed"]},
+                "area": nullable_str,
+                "theme_id": {"type": ["integer", "null"]},
+                "title": nullable_str,
+                "suppressed": {"type": "boolean"},
+                **{k: nullable_int for k in ("initiatives", "schools", "learners", "reports",
+                                             "confidential")},
+                "severity": _obj({k: nullable_int for k in ("1", "2", "3", "4")}),
+            })},
         }),
     })

@@ -39,7 +39,7 @@ class Export:
 
 
 def export_dataset(dataset: str, fmt: str, src: Source, flt: InitiativeFilter, tax: Taxonomy,
-                   *, exact: bool, threshold: int, link: Callable[[int], str],
+                   *, link: Callable[[int], str],
                    meta: dict[str, Any], sep: str = ",") -> Export:
     """``dataset`` (initiatieven, knelpunten, themas) of ``src`` under ``flt`` as ``fmt``
     (csv, json, geojson, xlsx: the workbook holds every dataset, this one first). Lazy: the
@@ -50,8 +50,8 @@ def export_dataset(dataset: str, fmt: str, src: Source, flt: InitiativeFilter, t
     if fmt == "xlsx":
         order = [dataset] + [d for d in services.DATASET_NAMES if d != dataset]
         out = services.datasets_to_xlsx(
-            order, records.initiatives(src, flt), flt, tax, themes, link, exact, threshold,
-            meta, title=f"Register gepersonaliseerd leren: {dataset}")
+            order, records.initiatives(src, flt), flt, tax, themes, link, meta,
+            title=f"Register gepersonaliseerd leren: {dataset}")
         return Export(name, MIMETYPES[fmt], meta, file=out)
 
     def dataset_rows() -> Iterator[dict[str, Any]]:
@@ -60,7 +60,7 @@ def export_dataset(dataset: str, fmt: str, src: Source, flt: InitiativeFilter, t
         if dataset == "knelpunten":  # obstacle rows never read the dimensions
             return rows.obstacles(records.initiatives(src, flt, dimensions=False))
         return iter(services.theme_rows(records.initiatives(src, flt, dimensions=False), flt,
-                                        tax, themes, exact, threshold))
+                                        tax, themes))
 
     if fmt == "csv":
         body = services.to_csv(dataset_rows(), services.datasets(tax)[dataset], sep=sep)

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from registry.exports.xlsx import XlsxBook
 from registry.published.filters import InitiativeFilter
-from registry.summary.services import Tally, suppress, theme_category, themes_in_scope
+from registry.summary.services import Tally, theme_category, themes_in_scope
 from registry.taxonomy.services import Taxonomy
 
 
@@ -193,11 +193,10 @@ THEME_COLUMNS = [
        "Number of obstacle reports.", 10),
     _c("aantal_initiatieven", INT, "Initiatieven", "Initiatives", "Aantal initiatieven.",
        "Number of initiatives.", 10),
-    _c("aantal_scholen", TEXT, "Scholen", "Schools",
-       "Aantal scholen (instellingscode + vestiging). Openbaar: minder dan de drempel "
-       "wordt getoond als '<3'.",
-       "Number of schools (institution code + location). Public: fewer than the threshold "
-       "is shown as '<3'.", 9),
+    _c("aantal_scholen", INT, "Scholen", "Schools",
+       "Aantal scholen (instellingscode + vestiging) met een openbare melding in dit thema.",
+       "Number of schools (institution code + location) with a public report in this "
+       "theme.", 9),
     _c("aantal_lerenden", INT, "Lerenden", "Learners", "Som van de lerenden.",
        "Sum of learners.", 10),
     _c("sectoren", TEXT, "Sectoren", "Sectors", "Sector: aantal initiatieven.",
@@ -340,18 +339,16 @@ class ThemeTallies:
 
 
 def theme_rows(records: Iterable[dict[str, Any]], flt: InitiativeFilter, tax: Taxonomy,
-               themes: list[dict[str, Any]], exact: bool, threshold: int
-               ) -> list[dict[str, Any]]:
+               themes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per theme in scope, with the same counts as the summary."""
     tallies = ThemeTallies(themes)
     for rec in records:
         tallies.add(rec)
-    return theme_rows_from(tallies, flt, tax, themes, exact, threshold)
+    return theme_rows_from(tallies, flt, tax, themes)
 
 
 def theme_rows_from(tallies: ThemeTallies, flt: InitiativeFilter, tax: Taxonomy,
-                    themes: list[dict[str, Any]], exact: bool, threshold: int
-                    ) -> list[dict[str, Any]]:
+                    themes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sector_order = tax.codes("sectors")
     rows = []
     for theme in themes_in_scope(flt, themes):
@@ -366,7 +363,7 @@ def theme_rows_from(tallies: ThemeTallies, flt: InitiativeFilter, tax: Taxonomy,
             "bronnen": " ".join(r["source_url"] for r in theme["rules"] if r["source_url"]),
             "aantal_knelpunten": counts["obstacles"] if counts else 0,
             "aantal_initiatieven": counts["initiatives"] if counts else 0,
-            "aantal_scholen": suppress(counts["schools"], exact, threshold) if counts else 0,
+            "aantal_scholen": counts["schools"] if counts else 0,
             "aantal_lerenden": counts["learners"] if counts else 0,
             "sectoren": ", ".join(f"{k}: {v}" for k, v in counts["sectors"].items())
             if counts else "",
@@ -570,8 +567,8 @@ def to_xlsx(sheets: list[tuple[str, list[Column], Iterable[dict[str, Any]]]],
 
 def datasets_to_xlsx(order: list[str], records: Iterable[dict[str, Any]],
                      flt: InitiativeFilter, tax: Taxonomy, themes: list[dict[str, Any]],
-                     link: Callable[[int], str], exact: bool, threshold: int,
-                     meta: dict[str, Any], *, title: str) -> IO[bytes]:
+                     link: Callable[[int], str], meta: dict[str, Any], *,
+                     title: str) -> IO[bytes]:
     """The workbook of the public datasets (sheets in ``order``), filled in ONE pass over
     the records: each record's obstacle rows and initiative row go to their sheets as it
     comes and its obstacles are counted per theme; the themes sheet is written at the end
@@ -591,7 +588,7 @@ def datasets_to_xlsx(order: list[str], records: Iterable[dict[str, Any]],
         if tallies is not None:
             tallies.add(rec)
     if tallies is not None:
-        for row in theme_rows_from(tallies, flt, tax, themes, exact, threshold):
+        for row in theme_rows_from(tallies, flt, tax, themes):
             sheets["themas"].write(row)
     for sheet in sheets.values():
         sheet.close()

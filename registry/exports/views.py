@@ -7,7 +7,6 @@ from urllib.parse import quote
 from flask import (
     Blueprint,
     Response,
-    current_app,
     render_template,
     request,
     send_file,
@@ -20,13 +19,12 @@ from registry.auth.decorators import role_required
 from registry.exports import datasets, services
 from registry.exports.forms import ContactExportForm
 from registry.extensions import db
-from registry.published.snapshots import list_snapshots
+from registry.published.snapshots import list_snapshots, withdrawn_since
 from registry.published.sources import PUBLISHED
 from registry.published.web import (
     current_filter,
     current_source,
     detail_link,
-    sees_exact_figures,
 )
 from registry.taxonomy.services import current as current_taxonomy
 
@@ -61,15 +59,15 @@ def _send(export: datasets.Export) -> Response:
 def export(dataset: str, fmt: str):
     flt = current_filter()
     src = current_source()
-    exact = sees_exact_figures()
-    meta = {**src.meta(flt), "dataset": dataset, "exact": exact,
+    meta = {**src.meta(flt), "dataset": dataset,
+            "reports": "public",
+            "withdrawn_since": (withdrawn_since(src.snapshot) if src.snapshot is not None
+                                else 0),
             "dictionary": url_for("exports.dictionary", _external=True),
             "licence": "CC BY 4.0"}
     sep = ";" if request.args.get("sep") in (";", "semicolon", "puntkomma") else ","
     return _send(datasets.export_dataset(
-        dataset, fmt, src, flt, current_taxonomy(), exact=exact,
-        threshold=int(current_app.config["SMALL_NUMBER_THRESHOLD"]), link=detail_link(),
-        meta=meta, sep=sep))
+        dataset, fmt, src, flt, current_taxonomy(), link=detail_link(), meta=meta, sep=sep))
 
 
 @bp.route("/")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import Table, func, insert, literal, select, update
 
 from registry.audit.services import record
 from registry.cache import mark_public_change
@@ -123,10 +124,14 @@ def create_snapshot(*, note: str = "", actor=None) -> Snapshot:
 # A snapshot freezes figures, not people: what a school withdraws, erases or makes
 # confidential later reaches every snapshot at once.
 
+_SI = cast(Table, SnapshotInitiative.__table__)
+_SO = cast(Table, SnapshotObstacle.__table__)
+
+
 def _refresh_search_text(initiative_ids: list[int]) -> None:
     """Recompute the searchable text of these initiatives in every snapshot from the
     snapshot's own rows (public obstacle titles only)."""
-    si, so = SnapshotInitiative.__table__, SnapshotObstacle.__table__
+    si, so = _SI, _SO
     rows = db.session.execute(
         select(si.c.snapshot_id, si.c.id, si.c.title, si.c.summary, si.c.school_name,
                si.c.city, si.c.withdrawn).where(si.c.id.in_(initiative_ids))).all()
@@ -147,15 +152,13 @@ def make_confidential_in_snapshots(obstacle_ids: list[int]) -> int:
     Returns how many snapshot rows changed."""
     if not obstacle_ids:
         return 0
-    so = SnapshotObstacle.__table__
-    affected = sorted(set(db.session.scalars(
-        select(so.c.initiative_id).where(so.c.id.in_(obstacle_ids),
-                                         so.c.visibility != CONFIDENTIAL))))
+    so = _SO
+    public = [so.c.id.in_(obstacle_ids), so.c.visibility != CONFIDENTIAL]
+    affected = sorted(set(db.session.scalars(select(so.c.initiative_id).where(*public))))
     if not affected:
         return 0
-    changed = db.session.execute(
-        update(so).where(so.c.id.in_(obstacle_ids), so.c.visibility != CONFIDENTIAL)
-        .values(visibility=CONFIDENTIAL)).rowcount or 0
+    changed = db.session.scalar(select(func.count()).select_from(so).where(*public)) or 0
+    db.session.execute(update(so).where(*public).values(visibility=CONFIDENTIAL))
     _refresh_search_text(affected)
     mark_public_change()
     return changed
@@ -165,24 +168,26 @@ def withdraw_from_snapshots(initiative_id: int) -> int:
     """The entry was withdrawn: its texts, school name and address leave every snapshot
     (the row stays, marked withdrawn, so the frozen figures do not change). Returns how
     many snapshots held it."""
-    si, so = SnapshotInitiative.__table__, SnapshotObstacle.__table__
-    changed = db.session.execute(
+    si, so = _SI, _SO
+    changed = db.session.scalar(select(func.count()).select_from(si)
+                                .where(si.c.id == initiative_id)) or 0
+    if not changed:
+        return 0
+    db.session.execute(
         update(si).where(si.c.id == initiative_id)
         .values(withdrawn=True, reference=None, title="", summary="", description="",
                 ict="", search_text="", school_name="", website="", postcode="", city="",
-                latitude=None, longitude=None, contact_name=None, consent_quotes=False)
-    ).rowcount or 0
-    if changed:
-        db.session.execute(
-            update(so).where(so.c.initiative_id == initiative_id)
-            .values(title="", description="", rule="", workaround="", policy_ask=""))
-        mark_public_change()
+                latitude=None, longitude=None, contact_name=None, consent_quotes=False))
+    db.session.execute(
+        update(so).where(so.c.initiative_id == initiative_id)
+        .values(title="", description="", rule="", workaround="", policy_ask=""))
+    mark_public_change()
     return changed
 
 
 def erase_contact_from_snapshots(initiative_id: int) -> None:
     """AVG art. 17: the contact's name and consent to quotes leave every snapshot."""
-    si = SnapshotInitiative.__table__
+    si = _SI
     db.session.execute(update(si).where(si.c.id == initiative_id)
                        .values(contact_name=None, consent_quotes=False))
     mark_public_change()
@@ -190,10 +195,19 @@ def erase_contact_from_snapshots(initiative_id: int) -> None:
 
 def withdrawn_since(snapshot: Snapshot) -> int:
     """How many of the snapshot's entries were withdrawn after it was made."""
-    si = SnapshotInitiative.__table__
+    si = _SI
     return db.session.scalar(
         select(func.count()).select_from(si)
         .where(si.c.snapshot_id == snapshot.id, si.c.withdrawn.is_(True))) or 0
+
+
+def withdrawn_counts() -> dict[int, int]:
+    """Per snapshot id: how many of its entries were withdrawn since."""
+    si = _SI
+    rows = db.session.execute(
+        select(si.c.snapshot_id, func.count()).where(si.c.withdrawn.is_(True))
+        .group_by(si.c.snapshot_id)).all()
+    return {snapshot_id: count for snapshot_id, count in rows}
 
 
 def list_snapshots() -> list[Snapshot]:

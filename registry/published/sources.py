@@ -84,6 +84,15 @@ class Source:
     # confidential ones, for staff and the national figures; registry.summary.disclosure).
     visibility: str = "public"
 
+    def with_confidential(self) -> Source:
+        """The same rows with every obstacle, confidential ones included (staff, and the
+        national figures of registry.summary.disclosure)."""
+        raise NotImplementedError
+
+    def for_aggregates(self) -> Source:
+        """The rows aggregates count (a snapshot: with the entries withdrawn since)."""
+        raise NotImplementedError
+
     def obstacle_scope(self) -> ColumnElement[bool]:
         if self.visibility == "all":
             return true()
@@ -215,7 +224,7 @@ class SnapshotSource(Source):
 
     def __init__(self, snapshot: Snapshot, *, visibility: str = "public",
                  withdrawn: bool = False):
-        self.snapshot = snapshot
+        self.snapshot = self._snapshot = snapshot
         self.snapshot_id = snapshot.id
         self.visibility = visibility
         # Rows withdrawn since the snapshot: only in its aggregates (``for_aggregates``).
@@ -224,12 +233,12 @@ class SnapshotSource(Source):
         self._columns: dict[str, KeyedColumnElement[Any]] = dict(table.c.items())
 
     def with_confidential(self) -> SnapshotSource:
-        return SnapshotSource(self.snapshot, visibility="all", withdrawn=self.withdrawn)
+        return SnapshotSource(self._snapshot, visibility="all", withdrawn=self.withdrawn)
 
     def for_aggregates(self) -> SnapshotSource:
         """With the rows withdrawn since the snapshot: its figures stay as they were frozen
         (those rows have no texts, school name or address left)."""
-        return SnapshotSource(self.snapshot, visibility=self.visibility, withdrawn=True)
+        return SnapshotSource(self._snapshot, visibility=self.visibility, withdrawn=True)
 
     def col(self, name: str) -> ColumnElement[Any]:
         return self._columns[name]

@@ -227,11 +227,15 @@ def random_obstacles(rnd: random.Random, least: int, most: int) -> list[Obstacle
         area = rnd.choice(list(OBSTACLES))
         title, description, rule, ask = rnd.choice(OBSTACLES[area])
         status = rnd.choices(["open", "omzeild", "opgelost"], weights=[6, 3, 1])[0]
+        severity = rnd.choice([1, 2, 2, 3, 3, 4])
         obstacles.append(ObstacleData(
             area=area, title=title, description=description, rule=rule,
-            severity=rnd.choice([1, 2, 2, 3, 3, 4]), status=status,
+            severity=severity, status=status,
             workaround="Tijdelijke afspraak met de examencommissie." if status == "omzeild"
             else "", policy_ask=ask,
+            # A serious obstacle the school works around (it bends a rule) is reported
+            # confidentially (issue 16); derived, so the random draws stay the same.
+            visibility="confidential" if status == "omzeild" and severity >= 3 else "public",
         ))
     return obstacles
 

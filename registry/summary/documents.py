@@ -9,6 +9,7 @@ import io
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from registry.exports.xlsx import XlsxBook
 from registry.summary.labels import (
@@ -97,9 +98,8 @@ def to_docx(summary: dict[str, Any], *, title: str, link) -> bytes:
     doc.add_heading(title, level=0)
     doc.add_paragraph(source_line(summary))
     doc.add_paragraph(_("Gemaakt op %(date)s.", date=summary["meta"]["generated_at"][:10]))
-    if not summary["meta"]["exact"]:
-        doc.add_paragraph(_("Aantallen scholen kleiner dan %(n)d staan er als '<%(n)d'.",
-                            n=summary["meta"]["threshold"]))
+    for text in notices(summary):
+        doc.add_paragraph(text)
     doc.add_page_break()
 
     doc.add_heading(_("Werkwijze"), level=1)
@@ -155,6 +155,12 @@ def to_docx(summary: dict[str, Any], *, title: str, link) -> bytes:
             for q in quotes:
                 doc.add_paragraph(f"\u201c{q['text']}\u201d ({quote_origin(q)})", style="Quote")
 
+    doc.add_heading(_("Landelijk, met vertrouwelijke meldingen"), level=1)
+    for text in national_paragraphs(summary):
+        doc.add_paragraph(text)
+    _docx_table(doc, national_header(),
+                [national_cells(row) for row in summary["national"]["rows"]])
+
     doc.add_heading(_("Meest genoemde regels"), level=1)
     _docx_table(doc, [_("Regel"), _("Meldingen"), _("Initiatieven")],
                 [[r["rule"], str(r["obstacles"]), str(r["initiatives"])]
@@ -202,7 +208,6 @@ def _docx_table(doc, header: list[str], rows: list[list[str]]):
 
 
 def method_paragraphs(summary: dict[str, Any]) -> list[str]:
-    meta = summary["meta"]
     out = [
         _("Scholen melden hun initiatief voor volledig gepersonaliseerd leren met de knelpunten "
           "die zij tegenkomen, in deze gebieden: %(areas)s. Moderatoren controleren elke "
@@ -217,11 +222,78 @@ def method_paragraphs(summary: dict[str, Any]) -> list[str]:
           "categorie van zijn meest landelijke regel."),
         _("Citaten komen alleen van contactpersonen die daarvoor toestemming gaven en noemen "
           "geen school of persoon."),
+        *visibility_paragraphs(summary),
     ]
-    if not meta["exact"]:
-        out.append(_("Aantallen scholen kleiner dan %(n)d staan er als '<%(n)d', zodat geen "
-                     "school herkenbaar is.", n=meta["threshold"]))
     return out
+
+
+def visibility_paragraphs(summary: dict[str, Any]) -> list[str]:
+    """What the figures count and what they protect (docs/privacy.md, issue 16)."""
+    meta = summary["meta"]
+    if meta["exact"]:
+        return [_("U ziet als adviseur ook de vertrouwelijke meldingen in alle cijfers. Deel "
+                  "deze cijfers niet buiten het register: openbaar tellen vertrouwelijke "
+                  "meldingen alleen mee in de landelijke tabel, en alleen waar ten minste "
+                  "%(n)d scholen vertrouwelijk meldden.", n=meta["threshold"])]
+    return [_("Openbare meldingen staan met de naam van de school op de site. De cijfers "
+              "daarover zijn daarom exact, ook als het om één school gaat; ze beschermen "
+              "niemand en doen dat ook niet voor.")]
+
+
+def national_paragraphs(summary: dict[str, Any]) -> list[str]:
+    """The explanation above the national table."""
+    n = summary["meta"]["threshold"]
+    out = [_("Scholen kunnen een knelpunt vertrouwelijk melden. Zo'n melding staat nergens "
+             "bij de school en telt alleen mee in deze landelijke tabel per gebied en per "
+             "thema. De tabel is altijd landelijk en verandert niet met het filter.")]
+    if not summary["national"]["exact"]:
+        out.append(_("Een cijfer waarin vertrouwelijke meldingen van minder dan %(n)d scholen "
+                     "doorwerken, tonen we niet (–). Soms verbergen we ook een tweede cijfer, "
+                     "zodat niemand het verborgen cijfer kan terugrekenen uit een totaal.",
+                     n=n))
+    return out
+
+
+def notices(summary: dict[str, Any]) -> list[str]:
+    """Short notices at the top of the page and the documents."""
+    meta = summary["meta"]
+    out = []
+    if meta["exact"]:
+        out.append(_("U ziet als adviseur exacte cijfers, met de vertrouwelijke meldingen."))
+    if meta.get("withdrawn_since"):
+        out.append(ngettext(
+            "Sinds deze momentopname is %(num)d initiatief ingetrokken. Het telt nog mee in "
+            "de cijfers, maar staat niet meer in lijsten, teksten en de bijlage.",
+            "Sinds deze momentopname zijn %(num)d initiatieven ingetrokken. Ze tellen nog mee "
+            "in de cijfers, maar staan niet meer in lijsten, teksten en de bijlage.",
+            meta["withdrawn_since"]))
+    return out
+
+
+def national_cell(value: int | None) -> str:
+    return "–" if value is None else str(value)
+
+
+def national_label(row: dict[str, Any]) -> str:
+    if row["kind"] == "total":
+        return _("Alle gebieden")
+    if row["kind"] == "area":
+        return area_label(row["area"])
+    if row["kind"] == "theme":
+        return _("Thema") + ": " + (row["title"] or "")
+    return _("Nog niet in een thema ingedeeld")
+
+
+def national_header() -> list[str]:
+    return [_("Gebied of thema"), _("Initiatieven"), _("Scholen"), _("Lerenden"),
+            _("Meldingen"), _("Waarvan vertrouwelijk"), _("Ernst 1/2/3/4")]
+
+
+def national_cells(row: dict[str, Any]) -> list[str]:
+    return [national_label(row), *(national_cell(row[k]) for k in
+                                   ("initiatives", "schools", "learners", "reports",
+                                    "confidential")),
+            "/".join(national_cell(row["severity"][k]) for k in SEVERITY_KEYS)]
 
 
 def quote_origin(q: dict[str, Any]) -> str:
@@ -305,10 +377,20 @@ def to_xlsx(summary: dict[str, Any]) -> bytes:
     sheet("kwartalen", cols("kwartaal", "initiatieven", "meldingen"),
           [{"kwartaal": q["quarter"], "initiatieven": q["initiatives"],
             "meldingen": q["obstacles"]} for q in summary["quarters"]])
+    sheet("landelijk", cols("rij", "gebied", "thema_id", "titel", "initiatieven", "scholen",
+                            "lerenden", "meldingen", "vertrouwelijk", "ernst_1", "ernst_2",
+                            "ernst_3", "ernst_4"),
+          [{"rij": row["kind"], "gebied": row["area"] or "", "thema_id": row["theme_id"],
+            "titel": national_label(row), "initiatieven": row["initiatives"],
+            "scholen": row["schools"], "lerenden": row["learners"],
+            "meldingen": row["reports"], "vertrouwelijk": row["confidential"],
+            **{f"ernst_{k}": row["severity"][k] for k in SEVERITY_KEYS}}
+           for row in summary["national"]["rows"]])
     meta = summary["meta"]
     sheet("over", [Col("sleutel", "tekst", 18), Col("waarde", "tekst", 70)],
           [{"sleutel": k, "waarde": str(meta[k])} for k in
-           ("source", "snapshot", "data_date", "filter", "exact", "threshold", "generated_at")])
+           ("source", "snapshot", "data_date", "filter", "exact", "threshold", "withdrawn_since",
+            "generated_at")])
     with book.finish(title=_("Knelpuntenoverzicht"), subject=source_line(summary),
                      keywords=meta["filter"]) as out:
         return out.read()

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
 from registry.cache import has_pending_public_changes, public_data_version
 from registry.database import as_utc, utcnow
@@ -21,9 +22,10 @@ from registry.extensions import db
 from registry.moderation.models import RULE_LEVELS
 from registry.published import records
 from registry.published.filters import InitiativeFilter
-from registry.published.snapshots import previous_snapshot
-from registry.published.sources import SnapshotSource, Source
-from registry.taxonomy.constants import PROVINCES
+from registry.published.snapshots import previous_snapshot, withdrawn_since
+from registry.published.sources import PUBLISHED, SnapshotSource, Source
+from registry.summary.disclosure import national_figures
+from registry.taxonomy.constants import CONFIDENTIAL, PROVINCES
 from registry.taxonomy.services import Taxonomy
 from registry.taxonomy.services import current as current_taxonomy
 
@@ -43,7 +45,8 @@ MAX_QUOTES = 30
 MAX_ASKS_PER_THEME = 20
 # What the summary reads of each record (the rest of a record is never built for it).
 SUMMARY_FIELDS = ("id", "reference", "title", "learners_count", "published_at", "school_name",
-                  "brin", "location_number", "sector", "province", "consent_quotes")
+                  "brin", "location_number", "sector", "province", "consent_quotes",
+                  "withdrawn")
 SUMMARY_OBSTACLE_FIELDS = ("id", "initiative_id", "area_code", "description", "rule",
                            "severity", "status", "policy_ask", "theme_id", "created_at")
 
@@ -127,11 +130,6 @@ def _quarter_label(year: int, month: int) -> str:
     return label
 
 
-def suppress(value: int, exact: bool, threshold: int) -> int | str:
-    """A count of schools as the public sees it: below ``threshold`` (except 0) "<N"."""
-    return value if exact or value >= threshold or value == 0 else f"<{threshold}"
-
-
 def _normalise_rule(text: str) -> str:
     return " ".join(text.split()).casefold().rstrip(".")
 
@@ -170,11 +168,12 @@ def aggregate(items: Iterable[dict[str, Any]], themes: list[dict[str, Any]]) -> 
             quarters[quarter]["initiatives"] += 1
         if school["province"]:
             provinces.add(school["province"])
-        entries.append({
-            "id": rec["id"], "reference": rec["reference"], "title": rec["title"],
-            "school": school["name"], "sector": school["sector"],
-            "province": school["province"], "obstacles": len(in_scope),
-        })
+        if not rec.get("withdrawn"):  # a row withdrawn since the snapshot only counts
+            entries.append({
+                "id": rec["id"], "reference": rec["reference"], "title": rec["title"],
+                "school": school["name"], "sector": school["sector"],
+                "province": school["province"], "obstacles": len(in_scope),
+            })
         for o in in_scope:
             totals.add(rec, o)
             areas[o["area"]].add(rec, o)
@@ -237,13 +236,21 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
     """All figures of the obstacle summary for the published data matching ``flt``.
 
     ``src``: live data (``registry.published.sources.PUBLISHED``) or a snapshot's source.
-    ``exact``: advisors see exact figures; otherwise (the public) every count of schools
-    below ``SMALL_NUMBER_THRESHOLD`` (except 0) becomes the string ``"<N"``.
+    ``exact``: staff (advisor and up). The public figures count public reports only, exactly
+    (they are shown with the school's name anyway); staff figures count confidential
+    reports too. Confidential reports reach the public only through ``national``, the fixed
+    unfiltered table of ``registry.summary.disclosure`` (suppressed below
+    ``SMALL_NUMBER_THRESHOLD`` contributing schools; exact for staff). Texts (top rules,
+    policy asks, quotes) and the annex of entries come from public reports for everyone.
+
+    A snapshot's figures also count the entries withdrawn since it was made (they are
+    frozen); those entries are in no list, text or annex.
 
     The result is JSON-serialisable (str keys, int/str/list/dict/None values)::
 
         meta:     source ("live"|"snapshot"), snapshot (code|None), data_date (ISO),
-                  generated_at, filter (describe()), filter_args, exact, threshold
+                  generated_at, filter (describe()), filter_args, exact, threshold,
+                  withdrawn_since (snapshot entries withdrawn since it was made)
         totals:   counts (see below) over all obstacles in scope
         areas:    [{code, label_nl, label_en, **counts}] in the taxonomy's order of the areas
         themes:   [{id, title, area, description, category, rules[{title, level, source_url,
@@ -261,8 +268,9 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
         changes:  {previous: code|None, previous_date, new_themes[{id, title}],
                   solved_obstacles, new_obstacles, new_provinces[]}
         entries:  [{id, reference, title, school, sector, province, obstacles}] (annex)
+        national: see ``registry.summary.disclosure.national_figures``
 
-    counts = {initiatives, schools (distinct BRIN + location; int or "<N"), learners (sum of
+    counts = {initiatives, schools (distinct BRIN + location), learners (sum of
     learners_count over distinct initiatives), obstacles, sectors{code: initiatives},
     provinces{name: initiatives}, severity{"1".."4": obstacles}, status{open, omzeild,
     opgelost: obstacles}, solved, worked_around}.
@@ -287,22 +295,45 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
     return summary
 
 
+def national(src: Source, exact: bool) -> dict[str, Any]:
+    """The unfiltered national table (``registry.summary.disclosure``) of ``src``, computed
+    once per data version like the summary."""
+    threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
+    key = _cache_key(None, src, exact, threshold)
+    cached = summary_cache.get(key) if key is not None else None
+    if cached is not None:
+        return cached
+    all_reports = src.for_aggregates().with_confidential()
+    table = national_figures(all_reports, current_taxonomy(), records.themes(src),
+                             threshold=threshold, exact=exact)
+    if key is not None:
+        summary_cache.put(key, table, weight=len(table["rows"]))
+    return table
+
+
 def summary_records(src: Source, flt: InitiativeFilter) -> Iterable[dict[str, Any]]:
     """The records the summary reads: only its fields, obstacles narrowed by the filter."""
     return records.initiatives(src, flt, fields=SUMMARY_FIELDS,
                                obstacle_fields=SUMMARY_OBSTACLE_FIELDS, dimensions=False)
 
 
+def _figure_source(src: Source, exact: bool) -> Source:
+    """The rows figures count: with the entries withdrawn since a snapshot (frozen), and for
+    staff with confidential reports."""
+    rows = src.for_aggregates()
+    return rows.with_confidential() if exact else rows
+
+
 def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold: int,
                      taxonomy: Taxonomy) -> dict[str, Any]:
     themes = records.themes(src)
-    agg = aggregate(summary_records(src, flt), themes)
+    agg = aggregate(summary_records(_figure_source(src, exact), flt), themes)
+    # Texts and the annex are the public ones, for staff too.
+    texts = agg if not exact else compute_summary(flt, src, exact=False)
     sector_order = taxonomy.codes("sectors")
 
     def counts(tally: Tally) -> dict[str, Any]:
-        out = tally.as_dict(sector_order)
-        out["schools"] = suppress(out["schools"], exact, threshold)
-        return out
+        return tally.as_dict(sector_order)
 
     areas = [
         {"code": t.code, "label_nl": t.label_nl, "label_en": t.label_en,
@@ -326,6 +357,35 @@ def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold:
         row = {"code": code, **counts(agg["categories"][code])}
         row["themes"] = sum(1 for t in theme_rows if t["category"] == code)
         categories.append(row)
+    quarters = [{"quarter": q, "initiatives": c["initiatives"], "obstacles": c["obstacles"]}
+                for q, c in sorted(agg["quarters"].items())]
+    if exact:
+        text_parts = {key: texts[key] for key in ("top_rules", "policy_asks", "quotes",
+                                                   "entries")}
+    else:
+        text_parts = _text_parts(agg, theme_rows, themes)
+    return {
+        "meta": {
+            **src.meta(flt),
+            "generated_at": utcnow().isoformat(),
+            "exact": exact,
+            "threshold": threshold,
+            "withdrawn_since": (withdrawn_since(src.snapshot) if src.snapshot is not None
+                                else 0),
+        },
+        "totals": counts(agg["totals"]),
+        "areas": areas,
+        "themes": theme_rows,
+        "categories": categories,
+        **text_parts,
+        "quarters": quarters,
+        "changes": _changes(flt, src, exact, agg, themes),
+        "national": national(src, exact),
+    }
+
+
+def _text_parts(agg: dict[str, Any], theme_rows: list[dict[str, Any]],
+                themes: list[dict[str, Any]]) -> dict[str, Any]:
     top_rules = sorted(agg["rules"].values(),
                        key=lambda r: (-r["obstacles"], -len(r["initiatives"]), r["rule"]))
     theme_titles = {t["id"]: t["title"] for t in themes}
@@ -338,25 +398,11 @@ def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold:
                 "theme_id": theme_id, "title": theme_titles.get(theme_id),
                 "asks": ranked[:MAX_ASKS_PER_THEME],
             })
-    quarters = [{"quarter": q, "initiatives": c["initiatives"], "obstacles": c["obstacles"]}
-                for q, c in sorted(agg["quarters"].items())]
     return {
-        "meta": {
-            **src.meta(flt),
-            "generated_at": utcnow().isoformat(),
-            "exact": exact,
-            "threshold": threshold,
-        },
-        "totals": counts(agg["totals"]),
-        "areas": areas,
-        "themes": theme_rows,
-        "categories": categories,
         "top_rules": [{"rule": r["rule"], "obstacles": r["obstacles"],
                        "initiatives": len(r["initiatives"])} for r in top_rules[:TOP_RULES]],
         "policy_asks": policy_asks,
         "quotes": agg["quotes"][:MAX_QUOTES],
-        "quarters": quarters,
-        "changes": _changes(flt, src, agg, themes),
         "entries": agg["entries"],
     }
 
@@ -401,7 +447,8 @@ class SummaryCache:
 summary_cache = SummaryCache()
 
 
-def _cache_key(flt: InitiativeFilter, src: Source, exact: bool, threshold: int) -> tuple | None:
+def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
+               threshold: int) -> tuple | None:
     """The cache key, or None when the result must not be cached: no data version (the
     table is missing, or the cache is switched off with ``SUMMARY_CACHE = False``), or this
     session holds changes to public data that are not committed yet (the version is only
@@ -414,10 +461,11 @@ def _cache_key(flt: InitiativeFilter, src: Source, exact: bool, threshold: int) 
     if version is None:
         return None
     return (id(current_app), str(db.engine.url), version,
-            json.dumps(flt.to_args(), sort_keys=True), src.code, exact, threshold)
+            "national" if flt is None else json.dumps(flt.to_args(), sort_keys=True),
+            src.code, exact, threshold)
 
 
-def _changes(flt: InitiativeFilter, src: Source, agg: dict[str, Any],
+def _changes(flt: InitiativeFilter, src: Source, exact: bool, agg: dict[str, Any],
              themes: list[dict[str, Any]]) -> dict[str, Any]:
     """What changed since the previous snapshot, under the same filter."""
     prev = previous_snapshot(src.snapshot)
@@ -425,7 +473,8 @@ def _changes(flt: InitiativeFilter, src: Source, agg: dict[str, Any],
         return {"previous": None, "previous_date": None, "new_themes": [],
                 "solved_obstacles": 0, "new_obstacles": 0, "new_provinces": []}
     prev_source = SnapshotSource(prev)
-    before = aggregate(summary_records(prev_source, flt), records.themes(prev_source))
+    before = aggregate(summary_records(_figure_source(prev_source, exact), flt),
+                       records.themes(prev_source))
     now_status = agg["obstacle_status"]
     old_status = before["obstacle_status"]
     titles = {t["id"]: t["title"] for t in themes}
@@ -442,3 +491,28 @@ def _changes(flt: InitiativeFilter, src: Source, agg: dict[str, Any],
         "new_provinces": [p for p in PROVINCES
                           if p in agg["provinces"] and p not in before["provinces"]],
     }
+
+
+# ------------------------------------------------------------- confidential reports (staff)
+
+def confidential_reports() -> list[dict[str, Any]]:
+    """The confidential reports of published entries, for advisors (issue 16): what rules
+    schools bend and what they ask, grouped by area and theme, without the school or the
+    entry (the moderator sees those on the entry page). Ordered by area, theme, severity."""
+    src = PUBLISHED.with_confidential()
+    themes = {t["id"]: t for t in records.themes(src)}
+    area_order = {code: i for i, code in enumerate(current_taxonomy().codes("areas"))}
+    ob = src.obstacle.c
+    rows = db.session.execute(
+        select(ob.id, ob.area_code, ob.theme_id, ob.title, ob.description, ob.rule,
+               ob.severity, ob.status, ob.workaround, ob.policy_ask)
+        .where(ob.visibility == CONFIDENTIAL,
+               ob.initiative_id.in_(InitiativeFilter.empty().select_ids(PUBLISHED)))).all()
+    out = [{"id": r.id, "area": r.area_code,
+            "theme": themes[r.theme_id]["title"] if r.theme_id in themes else None,
+            "title": r.title, "description": r.description or "", "rule": r.rule or "",
+            "severity": r.severity, "status": r.status, "workaround": r.workaround or "",
+            "policy_ask": r.policy_ask or ""} for r in rows]
+    out.sort(key=lambda r: (area_order.get(r["area"], 99), r["theme"] or "\uffff",
+                            -r["severity"], r["id"]))
+    return out

@@ -15,12 +15,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from registry.audit.services import record
 from registry.auth.decorators import role_required
 from registry.cache import cached_page
 from registry.exports.services import file_name
 from registry.extensions import db
 from registry.moderation.models import Theme
-from registry.published.snapshots import create_snapshot, list_snapshots
+from registry.published.snapshots import create_snapshot, list_snapshots, withdrawn_counts
 from registry.published.web import (
     current_filter,
     current_source,
@@ -64,7 +65,8 @@ def _extras(data: dict) -> dict:
     return {"charts": chart_items(data), "changes": documents.change_lines(data),
             "source_line": documents.source_line(data),
             "annex": data["entries"][:documents.ANNEX_LIMIT],
-            "annex_note": documents.annex_note(data)}
+            "annex_note": documents.annex_note(data), "notices": documents.notices(data),
+            "national_method": documents.national_paragraphs(data)}
 
 
 @bp.route("/knelpuntenoverzicht.<any(docx, pdf, xlsx):fmt>")
@@ -87,6 +89,20 @@ def download(fmt: str):
     })
 
 
+@bp.route("/vertrouwelijk")
+@role_required("advisor")
+def confidential():
+    """Confidential reports without their schools, for advisors; each view is logged."""
+    reports = services.confidential_reports()
+    html = render_template("summary/confidential.html", reports=reports,
+                           threshold=current_app.config["SMALL_NUMBER_THRESHOLD"])
+    if reports:
+        record("obstacle.confidential_view", target_type="obstacle", actor=current_user,
+               after={"obstacles": [r["id"] for r in reports]}, reason=request.path)
+        db.session.commit()
+    return Response(html, headers={"Cache-Control": "no-store"})
+
+
 @bp.route("/momentopnamen", methods=["GET", "POST"])
 @role_required("advisor")
 def snapshots():
@@ -98,5 +114,5 @@ def snapshots():
         return redirect(url_for("summary.snapshots"))
     status = 422 if request.method == "POST" else 200
     return render_template("summary/snapshots.html", form=form,
-                           snapshots=list_snapshots(),
+                           snapshots=list_snapshots(), withdrawn=withdrawn_counts(),
                            threshold=current_app.config["SMALL_NUMBER_THRESHOLD"]), status

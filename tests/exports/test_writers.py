@@ -480,12 +480,12 @@ def test_one_pass_workbook_equals_one_sheet_at_a_time(app, args, first):
     sheet_rows = {
         "knelpunten": lambda: rows.obstacles(recs),
         "initiatieven": lambda: rows.initiatives(recs),
-        "themas": lambda: services.theme_rows(recs, flt, tax, themes, False, 3),
+        "themas": lambda: services.theme_rows(recs, flt, tax, themes),
     }
     meta = {"source": "live", "filter": flt.describe()}
     separate = services.to_xlsx([(d, columns[d], sheet_rows[d]()) for d in order], meta,
                                 title="t")
-    one_pass = services.datasets_to_xlsx(order, iter(recs), flt, tax, themes, link, False, 3,
+    one_pass = services.datasets_to_xlsx(order, iter(recs), flt, tax, themes, link,
                                          meta, title="t")
     assert _parts(one_pass) == _parts(separate)
 

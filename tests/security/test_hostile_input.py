@@ -531,7 +531,8 @@ def public_get_endpoints(app) -> list[str]:
 
 
 API_FILTER_ENDPOINTS = ("/api/v1/initiatives", "/api/v1/obstacles", "/api/v1/statistics")
-STAFF_ONLY = ("/export/contact", "/knelpunten/momentopnamen")  # a redirect to the login page
+STAFF_ONLY = ("/export/contact", "/knelpunten/momentopnamen",  # a redirect to the login page
+              "/knelpunten/vertrouwelijk")
 NEEDS_A_SUBMISSION = ("/aanmelden/bedankt",)  # only right after submitting: 404 otherwise
 
 

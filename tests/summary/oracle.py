@@ -84,8 +84,9 @@ class Rows:
         return {t["id"]: t for t in self.themes}
 
 
-def load(session) -> Rows:
-    """Read the published data with plain SQL."""
+def load(session, *, confidential: bool = False) -> Rows:
+    """Read the published data with plain SQL: public reports only (what every public
+    figure counts), or with the confidential ones (what staff figures count)."""
     run = session.execute
     initiatives = [dict(r._mapping) for r in run(text(
         "SELECT i.id, i.reference, i.title, i.summary, i.phase, i.learners_count, "
@@ -99,7 +100,8 @@ def load(session) -> Rows:
     for r in run(text(
             "SELECT id, initiative_id, area_code, title, description, rule, severity, status, "
             "policy_ask, theme_id, created_at, position FROM obstacle "
-            "ORDER BY initiative_id, position, id")):
+            "WHERE visibility = 'public' OR :confidential "
+            "ORDER BY initiative_id, position, id"), {"confidential": confidential}):
         row = dict(r._mapping)
         if row["initiative_id"] in published:
             obstacles[row["initiative_id"]].append(row)
@@ -235,8 +237,8 @@ def category(theme: dict[str, Any] | None) -> str:
     return CATEGORY_OF_LEVEL[min(levels, key=RULE_LEVEL_ORDER.index)]
 
 
-def group_counts(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]], *, sectors: list[str],
-                 exact: bool, threshold: int) -> dict[str, Any]:
+def group_counts(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]], *,
+                 sectors: list[str]) -> dict[str, Any]:
     """The documented counts of a group of (initiative, obstacle) pairs."""
     pairs = list(pairs)
     initiatives = {rec["id"]: rec for rec, _ in pairs}
@@ -245,11 +247,9 @@ def group_counts(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]], *, sect
     province_counts = Counter(rec["province"] for rec in initiatives.values() if rec["province"])
     severity = Counter(str(o["severity"]) for _, o in pairs)
     status = Counter(o["status"] for _, o in pairs)
-    n_schools = len(schools)
     return {
         "initiatives": len(initiatives),
-        "schools": n_schools if exact or n_schools == 0 or n_schools >= threshold
-        else f"<{threshold}",
+        "schools": len(schools),
         "learners": sum(rec["learners_count"] or 0 for rec in initiatives.values()),
         "obstacles": len(pairs),
         "sectors": {s: sector_counts[s] for s in
@@ -267,16 +267,18 @@ def _quarter(value: Any) -> str | None:
     return f"{when.year}-K{(when.month - 1) // 3 + 1}" if when else None
 
 
-def summary(rows: Rows, args: Args, *, exact: bool, threshold: int,
-            previous: Rows | None = None) -> dict[str, Any]:
-    """Every figure of ``compute_summary`` except ``meta`` (and, in ``changes``, the code and
-    date of the previous snapshot)."""
+def summary(rows: Rows, args: Args, *, previous: Rows | None = None,
+            public: Rows | None = None) -> dict[str, Any]:
+    """Every figure of ``compute_summary`` except ``meta`` and ``national`` (and, in
+    ``changes``, the code and date of the previous snapshot). ``public``: for a staff
+    summary (``rows`` with confidential reports), the public rows its texts and annex come
+    from."""
     chosen = selected(rows, args)
     themes = rows.theme_by_id
     pairs = [(rec, o) for rec, obs in chosen for o in obs]
 
     def tally(subset):
-        return group_counts(subset, sectors=rows.sectors, exact=exact, threshold=threshold)
+        return group_counts(subset, sectors=rows.sectors)
 
     def theme_of(o):
         return themes.get(o["theme_id"]) if o["theme_id"] is not None else None
@@ -360,6 +362,10 @@ def summary(rows: Rows, args: Args, *, exact: bool, threshold: int,
         "changes": changes(rows, previous, args) if previous is not None else {
             "new_themes": [], "solved_obstacles": 0, "new_obstacles": 0, "new_provinces": []},
     }
+    if public is not None:
+        texts = summary(public, args)
+        out.update({key: texts[key] for key in ("top_rules", "policy_asks", "quotes",
+                                                "entries")})
     return out
 
 
@@ -402,7 +408,7 @@ def figures(rows: Rows, **kwargs: Any) -> dict[str, int]:
     """The headline figures (exact) of the obstacles that count under a filter."""
     args = Args.of(kwargs)
     pairs = [(rec, o) for rec, obs in selected(rows, args) for o in obs]
-    full = group_counts(pairs, sectors=rows.sectors, exact=True, threshold=0)
+    full = group_counts(pairs, sectors=rows.sectors)
     return {k: full[k] for k in ("initiatives", "schools", "learners", "obstacles", "solved",
                                  "worked_around")}
 

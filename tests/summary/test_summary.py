@@ -57,35 +57,27 @@ def test_unfiltered_figures_match_database(app, d):
     assert [a["code"] for a in s["areas"]] == list(AREA_CODES)
     for area in s["areas"]:
         assert pick(area) == db_figures(area=area["code"])
-    assert oracle.comparable(s) == oracle.summary(oracle.load(db.session), Args(), exact=True,
-                                                  threshold=3)
+    assert oracle.comparable(s) == oracle.summary(oracle.load(db.session), Args())
     assert s["totals"]["severity"] == {"1": 1, "2": 2, "3": 2, "4": 1}
     assert s["totals"]["sectors"] == {"vo": 1, "mbo": 3}
     assert s["totals"]["provinces"] == {"Gelderland": 3, "Utrecht": 1}
     json.dumps(s)  # the API serves it as is
 
 
-def test_filtered_figures_and_small_numbers(app, d):
+def test_filtered_public_figures_are_exact(app, d):
+    """Public reports are public by name: their figures are exact for everyone (issue 16);
+    confidential reports are protected by counting only in the national figures."""
     public = live({"sector": "mbo", "area": "examineren"}, exact=False)
     advisor = live({"sector": "mbo", "area": "examineren"}, exact=True)
     expected = db_figures("mbo", "examineren")
     assert pick(advisor["totals"]) == expected == {
         "initiatives": 2, "schools": 2, "learners": 150, "obstacles": 2, "solved": 1,
         "worked_around": 0}
-    assert public["totals"]["schools"] == "<3"  # fewer than 3 schools: suppressed publicly
-    assert public["totals"]["initiatives"] == 2
+    assert pick(public["totals"]) == expected
     assert [a["code"] for a in public["areas"]] == ["examineren"]
     assert public["meta"]["filter"] == "sector=mbo;area=examineren"
     assert public["meta"]["exact"] is False
     assert advisor["meta"]["exact"] is True
-
-
-def test_threshold_is_configurable(app, d):
-    app.config["SMALL_NUMBER_THRESHOLD"] = 4
-    s = live()
-    assert s["totals"]["schools"] == "<4"
-    app.config["SMALL_NUMBER_THRESHOLD"] = 2
-    assert live()["totals"]["schools"] == 3
 
 
 def test_themes_rules_and_policy_asks(app, d):
@@ -156,8 +148,7 @@ def test_snapshot_summary_is_reproducible(app, d):
     db.session.commit()
     rows = oracle.load(db.session)
     before = compute_summary(flt(sector="mbo"), SnapshotSource(snap), exact=True)
-    assert oracle.comparable(before) == oracle.summary(rows, Args.of(sector="mbo"), exact=True,
-                                                       threshold=3)
+    assert oracle.comparable(before) == oracle.summary(rows, Args.of(sector="mbo"))
     d.b.state = "withdrawn"
     d.a.learners_count = 5000
     db.session.commit()
@@ -221,7 +212,7 @@ def test_public_page_is_anonymised(client, d):
     response = client.get(f"/knelpunten?{MBO_EXAM}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "&lt;3" in html  # two schools, shown as <3
+    assert 'class="count-number">2</span>' in html  # two schools, public by name anyway
     for secret in PERSONAL + SECRET_QUOTES:
         assert secret not in html
     assert CONSENTED_QUOTE in html
@@ -229,13 +220,6 @@ def test_public_page_is_anonymised(client, d):
     assert "<table" in html
     assert 'style="' not in html
     assert "<script>" not in html
-
-
-def test_advisor_page_shows_exact_figures(client, login, d):
-    login(client, "advisor")
-    html = client.get(f"/knelpunten?{MBO_EXAM}").get_data(as_text=True)
-    assert "&lt;3" not in html
-    assert 'class="count-number">2</span>' in html
 
 
 AREA_TABLE = "Per gebied: initiatieven, scholen, lerenden en meldingen"
@@ -253,7 +237,7 @@ def test_page_tables_match_the_oracle(client, login, d, role):
     for args in FILTERS:
         query = "&".join(f"{k}={v}" for k, v in Args.of(args).query_string())
         tables = oracle.html_tables(client.get(f"/knelpunten?{query}").get_data(as_text=True))
-        expected = oracle.summary(rows, Args.of(args), exact=role is not None, threshold=3)
+        expected = oracle.summary(rows, Args.of(args))
         body = [r[:8] for r in tables[AREA_TABLE][1:]]
         assert body == [[labels[a["code"]], *oracle.count_cells(a)] for a in expected["areas"]]\
             + [["Totaal", *oracle.count_cells(expected["totals"])]], args
@@ -303,9 +287,9 @@ def test_docx_matches_summary(client, login, d):
     assert len(doc.inline_shapes) >= 2  # charts
 
 
-def test_docx_public_suppresses_small_numbers(client, d):
+def test_docx_public_figures_are_exact(client, d):
     _, tables = _docx_text(client.get(f"/knelpunten/knelpuntenoverzicht.docx?{MBO_EXAM}").data)
-    assert tables[0][-1][2] == "<3"
+    assert tables[0][-1][1:5] == ["2", "2", "150", "2"]
 
 
 def test_pdf_matches_page(client, login, d):
@@ -342,7 +326,7 @@ def _xlsx_counts(counts: dict) -> dict:
 def test_xlsx_figures_match_summary(client, d):
     response = client.get("/knelpunten/knelpuntenoverzicht.xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
-    s = oracle.summary(oracle.load(db.session), Args(), exact=False, threshold=3)
+    s = oracle.summary(oracle.load(db.session), Args())
     by_area = {r["gebied"]: r for r in _sheet(wb, "gebieden")}
     assert list(by_area) == [*AREA_CODES, "totaal"]
     for area in [*s["areas"], {"code": "totaal", **s["totals"]}]:
@@ -380,7 +364,7 @@ def test_snapshot_and_live_figures_equal_the_oracle(app, d):
     seen = set()
     for args in FILTERS:
         for exact in (False, True):
-            expected = oracle.summary(rows, Args.of(args), exact=exact, threshold=3)
+            expected = oracle.summary(rows, Args.of(args))
             assert oracle.comparable(live(args, exact=exact)) == expected, (args, exact)
             frozen = compute_summary(flt(**args), snap, exact=exact)
             assert oracle.comparable(frozen) == expected, ("snapshot", args, exact)
@@ -408,7 +392,7 @@ def test_quarters_and_dates_are_utc_whatever_the_database_time_zone(app, databas
     db.session.commit()
     services.summary_cache.clear()
     db.session.execute(text("SET LOCAL TIME ZONE 'Europe/Amsterdam'"))  # this transaction
-    expected = oracle.summary(oracle.load(db.session), Args(), exact=True, threshold=3)
+    expected = oracle.summary(oracle.load(db.session), Args())
     assert expected["quarters"] == [{"quarter": "2026-K1", "initiatives": 1, "obstacles": 1}]
     assert live(exact=True)["quarters"] == expected["quarters"]
     rec = next(records.initiatives(PUBLISHED))
