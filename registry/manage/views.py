@@ -30,7 +30,13 @@ from registry.manage.forms import (
 from registry.submissions.forms import EditInitiativeForm, form_to_data
 from registry.submissions.models import Initiative
 from registry.submissions.views import build_form, handle_row_actions
-from registry.taxonomy.constants import OBSTACLE_STATUSES, STATE_LABELS, InitiativeState
+from registry.taxonomy.constants import (
+    OBSTACLE_STATUSES,
+    PUBLIC,
+    STATE_LABELS,
+    VISIBILITIES,
+    InitiativeState,
+)
 
 bp = Blueprint("manage", __name__)
 
@@ -73,7 +79,7 @@ def snapshot_to_formdata(content: dict) -> dict:
         "obstacles": [
             {"obstacle_id": o["id"] or "", **{k: o[k] for k in (
                 "area", "title", "description", "rule", "severity", "status", "workaround",
-                "policy_ask")}}
+                "policy_ask")}, "visibility": o.get("visibility") or PUBLIC}
             for o in content["obstacles"]
         ],
     }
@@ -142,6 +148,7 @@ def overview(token: str):
         pending=pending_revision(initiative), state_label=STATE_LABELS.get(initiative.state),
         content=services.current_content(initiative), states=InitiativeState,
         obstacle_statuses=OBSTACLE_STATUSES,
+        live_visibility={o.id: o.visibility for o in initiative.obstacles},
     )
 
 
@@ -158,9 +165,14 @@ def edit(token: str):
             return render_template("manage/edit.html", form=form, focus=focus,
                                    initiative=initiative, token=token)
         if form.validate():
+            hidden_before = {o.id for o in initiative.obstacles if o.visibility != PUBLIC}
             outcome = services.submit_edit(
                 initiative, form_to_data(form, language=initiative.language))
+            hidden_now = {o.id for o in initiative.obstacles if o.visibility != PUBLIC}
             db.session.commit()
+            if outcome == "pending" and hidden_now - hidden_before:
+                flash(_("De knelpunten die u vertrouwelijk heeft gemaakt, zijn direct niet meer "
+                        "openbaar."), "success")
             if outcome == "pending":
                 flash(_("Dank u. Uw wijziging wacht op goedkeuring door een moderator; tot "
                         "dan blijft de gepubliceerde versie zichtbaar."), "success")
@@ -190,6 +202,33 @@ def solve_obstacle(token: str, obstacle_id: int):
                 "wijziging goed voordat die zichtbaar wordt."), "success")
     else:
         flash(_("Het knelpunt is als opgelost gemarkeerd."), "success")
+    return redirect(url_for("manage.overview", token=token))
+
+
+@bp.route("/beheren/<token>/knelpunten/<int:obstacle_id>/zichtbaarheid", methods=["POST"])
+def obstacle_visibility(token: str, obstacle_id: int):
+    """Make one obstacle confidential (at once) or public again (an edit, moderated when
+    the entry is published)."""
+    initiative = _initiative_or_404(token)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    visibility = request.form.get("visibility", "")
+    if visibility not in VISIBILITIES:
+        abort(400)
+    if not services.editable(initiative):
+        abort(409)
+    outcome = services.set_obstacle_visibility(initiative, obstacle_id, visibility)
+    if outcome is None:
+        abort(404)
+    db.session.commit()
+    if visibility != PUBLIC:
+        flash(_("Het knelpunt is nu vertrouwelijk. Het staat niet meer op de openbare "
+                "pagina's en telt alleen nog mee in de landelijke aantallen."), "success")
+    elif outcome == "pending":
+        flash(_("U heeft gevraagd het knelpunt weer openbaar te maken. Een moderator keurt dat "
+                "eerst goed; tot dan blijft het knelpunt vertrouwelijk."), "success")
+    else:
+        flash(_("Het knelpunt is nu openbaar."), "success")
     return redirect(url_for("manage.overview", token=token))
 
 

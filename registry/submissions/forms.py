@@ -14,6 +14,7 @@ from wtforms import (
     Form,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -121,6 +122,17 @@ class ObstacleForm(SubForm):
         _l("Wat vraagt u van beleid?"), filters=STRIP,
         validators=[Optional(), Length(max=5000, message=_l("Gebruik maximaal %(max)d tekens."))],
     )
+    # Issue 16: who may see this obstacle. A row posted without the field (a client that
+    # predates it) keeps the default, like ``status``; an empty or unknown value is refused.
+    visibility = RadioField(
+        _l("Wie mag dit knelpunt zien?"), choices=_choices(constants.VISIBILITIES, blank=False),
+        default=constants.PUBLIC, validate_choice=False,
+    )
+
+    def validate_visibility(self, field):
+        if field.data not in constants.VISIBILITIES:
+            raise ValidationError(_l(
+                "Kies of het knelpunt openbaar of vertrouwelijk is."))
 
     def validate_severity(self, field):
         if field.data not in constants.SEVERITIES:
@@ -453,6 +465,7 @@ def form_to_data(form: InitiativeForm, language: str = "nl") -> InitiativeData:
             area=sub.area.data, title=sub.title.data or "", description=sub.description.data or "",
             rule=sub.rule.data or "", severity=sub.severity.data, status=sub.status.data,
             workaround=sub.workaround.data or "", policy_ask=sub.policy_ask.data or "",
+            visibility=sub.visibility.data,
         ))
     contact = None
     if "contact" in form:
@@ -503,7 +516,8 @@ def initiative_to_formdata(initiative) -> dict:
         "obstacles": [
             {"obstacle_id": o.id, "area": o.area_code, "title": o.title,
              "description": o.description, "rule": o.rule, "severity": o.severity,
-             "status": o.status, "workaround": o.workaround, "policy_ask": o.policy_ask}
+             "status": o.status, "workaround": o.workaround, "policy_ask": o.policy_ask,
+             "visibility": o.visibility}
             for o in initiative.obstacles
         ],
     }

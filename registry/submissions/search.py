@@ -1,10 +1,11 @@
 """The text the ``q`` filter searches, folded the same way on every database.
 
 ``Initiative.search_text`` holds the initiative's title, summary, school name, place and the
-titles of its public obstacles (a confidential one must not make its school findable), folded by ``fold`` (Unicode-decomposed, accents removed, case-folded,
-whitespace collapsed) and separated by newlines. The filter folds the query the same way and
-matches with ``LIKE``, so "ecole", "École" and "ÉCOLE" find the same entries on SQLite (whose
-own case-insensitive LIKE only folds ASCII) and on PostgreSQL, in live data and in snapshots
+titles of its public obstacles (a confidential one must not make its school findable),
+folded by ``fold`` (Unicode-decomposed, accents removed, case-folded, whitespace collapsed)
+and separated by newlines. The filter folds the query the same way and matches with
+``LIKE``, so "ecole", "École" and "ÉCOLE" find the same entries on SQLite (whose own
+case-insensitive LIKE only folds ASCII) and on PostgreSQL, in live data and in snapshots
 (which copy the column).
 
 The column is kept up to date by a ``before_flush`` hook on the Flask-SQLAlchemy session: any

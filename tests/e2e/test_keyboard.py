@@ -68,8 +68,10 @@ def test_keyboard_only_walkthrough_of_the_submission_form(live_server, browser):
             break
     else:
         pytest.fail("the submit button is not reachable with Tab")
+    # A radio group is one Tab stop: its checked radio (arrow keys move within the group).
     expected = [el.get_attribute("id") for el in browser.find_elements(
-        By.CSS_SELECTOR, "form.submission-form input:not([type=hidden]), "
+        By.CSS_SELECTOR, "form.submission-form input:not([type=hidden]):not([type=radio]), "
+                         "form.submission-form input[type=radio]:checked, "
                          "form.submission-form select, form.submission-form textarea")
         if el.is_displayed()]
     fields_in_tab_order = [i for i in order if i in expected]

@@ -34,8 +34,10 @@ def edit_form_data(client, url: str, **changes) -> dict:
 
     html = client.get(f"{url}/bewerken").get_data(as_text=True)
     data: dict[str, str] = {}
-    for name, value in re.findall(r'<input[^>]*?name="([^"]+)"[^>]*?value="([^"]*)"', html):
-        data[name] = value
+    for tag in re.findall(r"<input[^>]*>", html):
+        found = re.search(r'name="([^"]+)"[^>]*?value="([^"]*)"', tag)
+        if found and ('type="radio"' not in tag or " checked" in tag):
+            data[found.group(1)] = found.group(2)
     for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', html,
                                   re.S):
         data[name] = value
