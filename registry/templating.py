@@ -10,6 +10,7 @@ from wtforms import Field, Form
 from wtforms.fields import FieldList, FormField
 
 from registry.database import as_utc
+from registry.history.labels import change_label, change_value
 from registry.summary.labels import area_label, sector_label
 from registry.summary.labels import template_helpers as summary_helpers
 from registry.taxonomy import constants
@@ -69,6 +70,9 @@ def register(app: Flask) -> None:
 
     app.add_template_global(error_list, "error_list")
     app.add_template_global(own_errors, "own_errors")
+    # Labels of revision-diff keys and values on the staff screens (registry.history.labels).
+    app.add_template_global(change_label, "change_label")
+    app.add_template_global(change_value, "change_value")
 
     # The taxonomy (areas, dimensions, sectors, phases) as the database has it: the
     # vocabulary itself for option lists, and labels of single codes.

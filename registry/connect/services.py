@@ -48,6 +48,7 @@ from registry.mail.services import queue_mail
 from registry.moderation.models import Theme
 from registry.published.sources import PUBLISHED
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
+from registry.taxonomy.constants import PUBLIC
 from registry.taxonomy.services import Term
 from registry.taxonomy.services import current as current_taxonomy
 from registry.urls import absolute_url
@@ -87,8 +88,23 @@ def distance_km(a: Organisation, b: Organisation) -> float | None:
     return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(h)))
 
 
+def public_topics(initiative: Initiative) -> tuple[set[int], set[str]]:
+    """The themes and areas of an initiative's public obstacles.
+
+    A confidential obstacle (issue 16) is no reason to match anyone: "you share theme X"
+    or "obstacles in area Y" would tell the other school, the visitor or a digest subscriber
+    what the school reported confidentially. Similar initiatives, the digest and the
+    "mail me" link read only these.
+    """
+    public = [o for o in initiative.obstacles if o.visibility == PUBLIC]
+    return ({o.theme_id for o in public if o.theme_id is not None},
+            {o.area_code for o in public})
+
+
 def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> list[Similar]:
     """Published initiatives that share themes, obstacle areas, the sector or the region.
+
+    Only public obstacles count, on both sides (``public_topics``, ``_best_ids``).
 
     Score: 3 per shared theme, 1 per shared area, 1 for the same sector, 2 when within
     NEARBY_KM. Only candidates with a shared theme or area count (a shared sector or region
@@ -99,8 +115,7 @@ def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> lis
     SQLite and PostgreSQL agree; within metres of the great circle at 30 km); the distance
     shown is the great-circle one.
     """
-    themes = {o.theme_id for o in initiative.obstacles if o.theme_id is not None}
-    areas = {o.area_code for o in initiative.obstacles}
+    themes, areas = public_topics(initiative)
     if not themes and not areas:
         return []
     org = initiative.organisation
@@ -116,10 +131,11 @@ def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> lis
     taxonomy = current_taxonomy()
     out = []
     for other in db.session.scalars(stmt):
-        shared_themes = {o.theme_id: o.theme.title for o in other.obstacles
+        public = [o for o in other.obstacles if o.visibility == PUBLIC]
+        shared_themes = {o.theme_id: o.theme.title for o in public
                          if o.theme_id in themes and o.theme is not None}
         shared_areas = {o.area_code: taxonomy.label("areas", o.area_code)
-                        for o in other.obstacles if o.area_code in areas}
+                        for o in public if o.area_code in areas}
         same_sector = other.organisation.sector == org.sector
         km = distance_km(org, other.organisation)
         score = 3 * len(shared_themes) + len(shared_areas) + int(same_sector)
@@ -155,9 +171,13 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
     Unlocated schools have no "nearby" groups. Equal scores are not enough to stop (the tie
     goes to the most recently published, which may be in a later group). Same results as
     scoring everyone, on SQLite and PostgreSQL (tests/connect/test_similar_ranking.py).
+
+    Only public obstacles are read (``is_public``): a candidate's confidential obstacle
+    neither raises its score nor makes it a candidate.
     """
     if limit <= 0:
         return []
+    is_public = Obstacle.visibility == PUBLIC
     org = initiative.organisation
     shared_themes = func.count(distinct(case((Obstacle.theme_id.in_(themes), Obstacle.theme_id))))
     shared_areas = func.count(distinct(case((Obstacle.area_code.in_(areas), Obstacle.area_code))))
@@ -184,7 +204,8 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
         agg = (
             select(Obstacle.initiative_id.label("iid"), shared_themes.label("t"),
                    shared_areas.label("a"))
-            .where(or_(Obstacle.area_code.in_(areas), Obstacle.theme_id.in_(themes)))
+            .where(or_(Obstacle.area_code.in_(areas), Obstacle.theme_id.in_(themes)),
+                   is_public)
         )
         if candidates is not None:
             agg = agg.where(Obstacle.initiative_id.in_(candidates))
@@ -203,7 +224,7 @@ def _best_ids(initiative: Initiative, themes: list[int], areas: list[str],
     # DISTINCT first: lets SQLite read that index instead of scanning every obstacle in
     # initiative order for the GROUP BY.
     pairs = (select(Obstacle.initiative_id, Obstacle.theme_id)
-             .where(Obstacle.theme_id.in_(themes)).distinct().subquery())
+             .where(Obstacle.theme_id.in_(themes), is_public).distinct().subquery())
     # Those sharing two or more are few (hundreds): counted once, passed on as ids.
     multi: dict[int, int] = {}
     if len(themes) > 1:
@@ -470,12 +491,12 @@ def notify_subscribers(initiative: Initiative) -> list[OutboxMessage]:
 
     Called when an initiative is published (and may be called again when a moderator links
     obstacles to themes later): each subscription hears about an initiative at most once,
-    each address at most once per initiative. Not committed.
+    each address at most once per initiative. Only public obstacles match (a mail saying
+    "theme X" about a school must not come from a confidential report). Not committed.
     """
     if not initiative.is_public:
         return []
-    themes = {o.theme_id for o in initiative.obstacles if o.theme_id is not None}
-    areas = {o.area_code for o in initiative.obstacles}
+    themes, areas = public_topics(initiative)
     conditions = []
     if themes:
         conditions.append(SubscriptionTopic.theme_id.in_(themes))

@@ -27,10 +27,14 @@ bp = Blueprint("connect", __name__)
 
 @bp.app_template_global()
 def connect_for(initiative) -> dict:
-    """Everything the detail page shows from this domain (see templates/connect/_detail.html)."""
+    """Everything the detail page shows from this domain (see templates/connect/_detail.html).
+    Themes and areas come from the public obstacles only (``services.public_topics``)."""
+    themes, areas = services.public_topics(initiative)
     return {
         "similar": services.similar_initiatives(initiative),
         "accepts_messages": services.accepts_messages(initiative),
+        "theme_ids": sorted(themes),
+        "area_codes": sorted(areas),
     }
 
 

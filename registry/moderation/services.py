@@ -26,7 +26,7 @@ from registry.published.filters import InitiativeFilter
 from registry.published.sources import ALL_ENTRIES, PUBLISHED
 from registry.submissions.models import Initiative, Obstacle, Organisation
 from registry.submissions.services import apply_initiative_data
-from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.constants import CONFIDENTIAL, InitiativeState
 from registry.taxonomy.models import ObstacleArea
 
 logger = logging.getLogger(__name__)
@@ -169,6 +169,57 @@ def reveal_contact(initiative: Initiative, *, actor) -> None:
     """A staff member asked to see the contact's personal data: written to the audit log."""
     if initiative.contact is not None:
         record("contact.view", target_type="initiative", target_id=initiative.id, actor=actor)
+
+
+# --- confidential obstacles (issue 16) ------------------------------------------------------
+# A school may report an obstacle confidentially: it is never shown in public, only to staff,
+# and every staff screen that shows its texts writes one audit event per view and entry.
+
+CONFIDENTIAL_VIEW = "obstacle.confidential_view"
+
+
+def confidential_obstacle_ids(initiative: Initiative,
+                              revision: Revision | None = None) -> tuple[list[int], int]:
+    """(ids of the entry's confidential obstacles, how many new confidential obstacles the
+    pending ``revision`` adds): what a staff screen showing the entry (and its revision diff)
+    shows of confidential reports. Includes obstacles the revision would make confidential."""
+    ids = {o.id for o in initiative.obstacles if o.visibility == CONFIDENTIAL}
+    new = 0
+    if revision is not None:
+        for item in (revision.data or {}).get("obstacles", []):
+            if item.get("visibility") != CONFIDENTIAL:
+                continue
+            if item.get("id") is None:
+                new += 1
+            else:
+                ids.add(item["id"])
+    return sorted(ids), new
+
+
+def record_confidential_view(initiative_id: int, obstacle_ids: list[int], *, actor,
+                             new: int = 0, page: str = ""):
+    """Log that ``actor`` saw these confidential obstacles of an entry (on ``page``, a
+    path); nothing when there are none. Not committed (the view commits: an access record,
+    allowed on a GET like ``contact.view``)."""
+    if not obstacle_ids and not new:
+        return None
+    after: dict = {"obstacles": sorted(obstacle_ids)}
+    if new:
+        after["new_obstacles"] = new
+    return record(CONFIDENTIAL_VIEW, target_type="initiative", target_id=initiative_id,
+                  after=after, reason=page, actor=actor)
+
+
+def record_confidential_obstacles_view(obstacles, *, actor, page: str = "") -> int:
+    """One audit event per entry for the confidential ones among ``obstacles`` (a list
+    mixing entries, such as a theme page); returns how many events were written."""
+    by_entry: dict[int, list[int]] = {}
+    for o in obstacles:
+        if o.visibility == CONFIDENTIAL:
+            by_entry.setdefault(o.initiative_id, []).append(o.id)
+    for initiative_id, ids in sorted(by_entry.items()):
+        record_confidential_view(initiative_id, ids, actor=actor, page=page)
+    return len(by_entry)
 
 
 # --- the queue -------------------------------------------------------------------------------
@@ -400,14 +451,21 @@ class ThemeStats:
 
 
 def theme_stats(theme: Theme, *, published_only: bool = False) -> ThemeStats:
-    """How many initiatives, schools, learners, sectors and provinces a theme affects."""
-    in_scope = PUBLISHED.scope if published_only else Initiative.state.in_(ACTIVE_STATES)
+    """How many initiatives, schools, learners, sectors and provinces a theme affects.
+
+    ``published_only``: what the public source holds (``PUBLISHED``): published entries and
+    their public obstacles only; otherwise every active entry and every obstacle,
+    confidential ones included (staff figures)."""
+    if published_only:
+        in_scope = [PUBLISHED.scope, PUBLISHED.obstacle_scope()]
+    else:
+        in_scope = [Initiative.state.in_(ACTIVE_STATES)]
     rows = db.session.execute(
         select(Initiative.id, Initiative.learners_count, Organisation.brin,
                Organisation.location_number, Organisation.sector, Organisation.province)
         .join(Obstacle, Obstacle.initiative_id == Initiative.id)
         .join(Organisation, Initiative.organisation_id == Organisation.id)
-        .where(Obstacle.theme_id == theme.id, in_scope)
+        .where(Obstacle.theme_id == theme.id, *in_scope)
     ).all()
     initiatives: dict[int, int] = {}
     schools, sectors, provinces = set(), set(), set()

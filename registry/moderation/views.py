@@ -114,20 +114,36 @@ def _revisions(ids: list[int]) -> list[Revision]:
         .order_by(Revision.created_at.desc(), Revision.id.desc())))
 
 
+def _log_confidential_view(initiative: Initiative, revision: Revision | None = None) -> None:
+    """A staff screen showed this entry's confidential obstacles (issue 16): one audit event,
+    committed at once (an access record, like ``contact.view``; allowed on a GET).
+
+    Callers have nothing else pending in the session: a GET, or a POST that failed before
+    changing anything or was rolled back."""
+    ids, new = services.confidential_obstacle_ids(initiative, revision)
+    if services.record_confidential_view(initiative.id, ids, new=new, actor=_actor(),
+                                         page=request.path):
+        db.session.commit()
+
+
 def render_entry(initiative: Initiative, *, errors: dict | None = None,
                  values: dict | None = None, status: int = 200, show_contact: bool = False):
-    """The entry page (reads only; contact data only when asked for, see reveal_contact)."""
+    """The entry page (contact data only when asked for, see reveal_contact). Confidential
+    obstacles are shown, marked, and each view of them is audit-logged."""
     merged = duplicates.merged_into(initiative)
     ids = [initiative.id] + [m.id for m in merged]
     pairs = [(flag, flag.other(initiative.id)) for flag in duplicates.open_flags(initiative)]
-    return render_template(
+    revision = pending_revision(initiative)
+    html = render_template(
         "moderation/entry.html", initiative=initiative, errors=errors or {}, values=values or {},
-        revision=pending_revision(initiative), duplicates=pairs,
+        revision=revision, duplicates=pairs,
         merged=merged, kept=duplicates.kept_instead(initiative),
         events=_history_events(ids), revisions=_revisions(ids),
         areas=current_taxonomy().choices("areas"), themes=services.all_themes(),
         show_contact=show_contact,
-    ), status
+    )
+    _log_confidential_view(initiative, revision)
+    return html, status
 
 
 @bp.route("/<int:initiative_id>")
@@ -203,22 +219,28 @@ def request_changes(initiative_id: int):
     return redirect(url_for("moderation.entry", initiative_id=initiative.id))
 
 
+def _render_edit(form, initiative: Initiative, version_id, status: int = 200, **context):
+    """The edit form; it holds the texts of confidential obstacles, so each showing is
+    audit-logged (``_log_confidential_view``)."""
+    html = render_template("moderation/edit.html", form=form, initiative=initiative,
+                           version_id=version_id, **context)
+    _log_confidential_view(initiative)
+    return html, status
+
+
 @bp.route("/<int:initiative_id>/bewerken", methods=["GET", "POST"])
 def edit(initiative_id: int):
     initiative = _initiative_or_404(initiative_id)
     if request.method == "GET":
         form = build_form(EditInitiativeForm, data=initiative_to_formdata(initiative))
-        return render_template("moderation/edit.html", form=form, initiative=initiative,
-                               version_id=initiative.version_id)
+        return _render_edit(form, initiative, initiative.version_id)
     form = build_form(EditInitiativeForm)
     version = _version_from_form()
     focus = handle_row_actions(form)
     if focus is not None:
-        return render_template("moderation/edit.html", form=form, initiative=initiative,
-                               version_id=version, focus=focus)
+        return _render_edit(form, initiative, version, focus=focus)
     if not form.validate():
-        return render_template("moderation/edit.html", form=form, initiative=initiative,
-                               version_id=version), 422
+        return _render_edit(form, initiative, version, 422)
     stale = None
     try:
         services.edit(initiative, form_to_data(form, language=initiative.language),
@@ -233,8 +255,7 @@ def edit(initiative_id: int):
         db.session.rollback()
         initiative = _initiative_or_404(initiative_id)
         # Keep what the moderator typed, so that nothing is lost; the version stays the old one.
-        return render_template("moderation/edit.html", form=form, initiative=initiative,
-                               version_id=version, stale=stale), 409
+        return _render_edit(form, initiative, version, 409, stale=stale)
     flash(_("De wijzigingen zijn opgeslagen."), "success")
     return redirect(url_for("moderation.entry", initiative_id=initiative.id))
 
@@ -344,10 +365,13 @@ def merge(initiative_id: int, other_id: int):
                     keep=keep.reference), "success")
             return redirect(url_for("moderation.entry", initiative_id=keep.id))
         keep, other = _initiative_or_404(initiative_id), _initiative_or_404(other_id)
-    return render_template(
+    html = render_template(
         "moderation/merge.html", keep=keep, other=other, fields=fields,
         value=services.merge_value, labels=_merge_labels(), error=error,
-    ), (422 if error else 200)
+    )
+    _log_confidential_view(keep)  # the page lists the obstacle titles of both
+    _log_confidential_view(other)
+    return html, (422 if error else 200)
 
 
 def _merge_labels() -> dict[str, str]:
@@ -445,12 +469,19 @@ def theme_edit(theme_id: int):
 @bp.route("/themas/<int:theme_id>")
 def theme(theme_id: int):
     item = db.session.get(Theme, theme_id) or abort(404)
-    return render_template(
+    obstacles = services.theme_obstacles(item)
+    suggestions = services.suggest_obstacles(item)
+    html = render_template(
         "moderation/theme.html", theme=item, stats=services.theme_stats(item),
         public_stats=services.theme_stats(item, published_only=True),
-        obstacles=services.theme_obstacles(item), suggestions=services.suggest_obstacles(item),
-        levels=RULE_LEVEL_LABELS,
+        obstacles=obstacles, suggestions=suggestions, levels=RULE_LEVEL_LABELS,
     )
+    # The titles of linked and suggested confidential obstacles are on the page, with their
+    # entry: one audit event per entry (an access record, committed; allowed on a GET).
+    if services.record_confidential_obstacles_view(
+            [*obstacles, *(o for o, _score in suggestions)], actor=_actor(), page=request.path):
+        db.session.commit()
+    return html
 
 
 @bp.route("/themas/<int:theme_id>/koppelen", methods=["POST"])

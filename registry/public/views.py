@@ -44,6 +44,7 @@ def initiative(initiative_id: int):
     if item is None:
         abort(404)
     return render_template("public/detail.html", initiative=item,
+                           obstacles=services.public_obstacles(item),
                            contact_name=services.public_contact_name(item.id))
 
 

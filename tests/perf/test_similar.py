@@ -9,7 +9,7 @@ from bench.generate import populate
 from registry.connect.services import NEARBY_KM, similar_initiatives
 from registry.database import as_utc
 from registry.submissions.models import Initiative
-from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.constants import CONFIDENTIAL, PUBLIC, InitiativeState
 
 
 def _km(a, b):
@@ -22,15 +22,18 @@ def _km(a, b):
 
 
 def brute_force(initiative, published, limit=5):
-    """The definition: score every published candidate that shares a theme or an area."""
-    themes = {o.theme_id for o in initiative.obstacles if o.theme_id is not None}
-    areas = {o.area_code for o in initiative.obstacles}
+    """The definition: score every published candidate that shares a theme or an area (of
+    public obstacles: a confidential one is never a reason, issue 16)."""
+    mine = [o for o in initiative.obstacles if o.visibility == PUBLIC]
+    themes = {o.theme_id for o in mine if o.theme_id is not None}
+    areas = {o.area_code for o in mine}
     scored = []
     for other in published:
         if other.id == initiative.id:
             continue
-        shared_themes = {o.theme_id for o in other.obstacles if o.theme_id in themes}
-        shared_areas = {o.area_code for o in other.obstacles if o.area_code in areas}
+        theirs = [o for o in other.obstacles if o.visibility == PUBLIC]
+        shared_themes = {o.theme_id for o in theirs if o.theme_id in themes}
+        shared_areas = {o.area_code for o in theirs if o.area_code in areas}
         if not shared_themes and not shared_areas:
             continue
         km = _km(initiative.organisation, other.organisation)
@@ -47,6 +50,10 @@ def test_database_scoring_matches_the_definition(app, db):
     published = db.session.scalars(
         select(Initiative).where(Initiative.state == InitiativeState.PUBLISHED)).all()
     assert len(published) > 100
+    # Some obstacles confidential: they must change nothing but what they take away.
+    for initiative in published[::7]:
+        initiative.obstacles[0].visibility = CONFIDENTIAL
+    db.session.commit()
     for initiative in published[:25]:
         found = [(s.score, s.initiative.id) for s in similar_initiatives(initiative)]
         assert found == brute_force(initiative, published), initiative.id
