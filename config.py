@@ -168,6 +168,10 @@ class Config:
     PAGE_CACHE = _bool("PAGE_CACHE", True)
     SUMMARY_CACHE = _bool("SUMMARY_CACHE", True)
 
+    # Rejected and withdrawn entries are deleted this many months after their last change
+    # (`flask purge-retention`, registry.manage.retention; the privacy statement says so)
+    RETENTION_MONTHS = _int("RETENTION_MONTHS", 12)
+
     # Relayed messages: at most this many per initiative per day (registry.connect)
     CONTACT_MAX_PER_DAY = _int("CONTACT_MAX_PER_DAY", 10)
 

@@ -35,16 +35,17 @@ def upgrade():
         batch.add_column(sa.Column("withdrawn", sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
     conn = op.get_bind()
-    withdrawn = "SELECT id FROM initiative WHERE state = 'withdrawn'"
     conn.execute(sa.text(
         "UPDATE snapshot_initiative SET withdrawn = :yes, reference = NULL, title = '', "
         "summary = '', description = '', ict = '', search_text = '', school_name = '', "
         "website = '', postcode = '', city = '', latitude = NULL, longitude = NULL, "
         "contact_name = NULL, consent_quotes = :no "
-        f"WHERE id IN ({withdrawn})"), {"yes": True, "no": False})
+        "WHERE id IN (SELECT id FROM initiative WHERE state = 'withdrawn')"),
+        {"yes": True, "no": False})
     conn.execute(sa.text(
         "UPDATE snapshot_obstacle SET title = '', description = '', rule = '', "
-        f"workaround = '', policy_ask = '' WHERE initiative_id IN ({withdrawn})"))
+        "workaround = '', policy_ask = '' "
+        "WHERE initiative_id IN (SELECT id FROM initiative WHERE state = 'withdrawn')"))
     conn.execute(sa.text("DELETE FROM data_version WHERE name = 'public'"))
     conn.execute(sa.text("INSERT INTO data_version (name, token, changed_at) "
                          "VALUES ('public', :token, :now)"),

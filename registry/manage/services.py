@@ -6,6 +6,7 @@ Plain functions that never commit (views and CLI commands do); they announce wha
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from registry.history import services as history
 from registry.history.models import Revision
 from registry.mail.models import OutboxMessage
 from registry.manage import notifications
+from registry.manage.erasure import contact_values, scrub_contact_traces
 from registry.manage.models import ManageToken
 from registry.manage.notifications import queue_manage_link_mail  # noqa: F401 - used by views
 from registry.manage.tokens import (  # noqa: F401 - the manage domain's public interface
@@ -31,9 +33,9 @@ from registry.manage.tokens import (  # noqa: F401 - the manage domain's public 
     issue_manage_link,
 )
 from registry.published.snapshots import erase_contact_from_snapshots
-from registry.submissions.models import Contact, Initiative, Organisation
+from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
 from registry.submissions.services import InitiativeData, apply_initiative_data
-from registry.taxonomy.constants import InitiativeState
+from registry.taxonomy.constants import CONFIDENTIAL, PUBLIC, VISIBILITIES, InitiativeState
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +82,29 @@ def current_content(initiative: Initiative) -> dict:
 def submit_edit(initiative: Initiative, data: InitiativeData) -> str:
     """Apply a submitter's edit. Returns "pending" (published: a revision awaits moderation)
     or "applied" (not yet published: changed directly; a rejected entry goes back to the
-    moderation queue)."""
+    moderation queue).
+
+    On a published entry, obstacles the edit makes confidential are made so at once (issue
+    16); only the rest becomes the proposal ("applied" when nothing else changed).
+    """
     if not editable(initiative):
         raise ValueError("a withdrawn entry cannot be edited")
     if initiative.state == InitiativeState.PUBLISHED:
+        # Making an obstacle confidential only takes something away from the public pages:
+        # that part of the edit takes effect at once; the rest waits for a moderator.
+        live = {o.id: o for o in initiative.obstacles}
+        hide = [live[o.id] for o in data.obstacles
+                if o.id in live and o.visibility == CONFIDENTIAL
+                and live[o.id].visibility != CONFIDENTIAL]
+        if hide:
+            _make_confidential(initiative, hide)
+            if not history.diff(history.snapshot(initiative),
+                                history.snapshot_from_data(data, initiative.state)):
+                # nothing else changed: no proposal (an older one is superseded by this one)
+                pending = history.pending_revision(initiative)
+                if pending is not None:
+                    history.discard_revision(pending, None, "superseded")
+                return "applied"
         revision = history.propose_revision(initiative, data, "submitter")
         record("initiative.revision_proposed", target_type="initiative",
                target_id=initiative.id, actor="submitter", after={"revision": "pending"})
@@ -92,11 +113,18 @@ def submit_edit(initiative: Initiative, data: InitiativeData) -> str:
         logger.info("Revision %s proposed for initiative %s", revision.id, initiative.id)
         return "pending"
     before = history.snapshot(initiative)
+    was_public = {o["id"] for o in before["obstacles"] if o.get("visibility") != CONFIDENTIAL}
     apply_initiative_data(initiative, data)
     if initiative.state == InitiativeState.REJECTED:
         initiative.state = InitiativeState.PENDING
     record("initiative.edit", target_type="initiative", target_id=initiative.id,
            actor="submitter")
+    hidden = [o.id for o in initiative.obstacles
+              if o.id in was_public and o.visibility == CONFIDENTIAL]
+    # (an entry published before may be in snapshots: registry.published.receivers makes
+    # these obstacles confidential there too, on entry_edited)
+    for obstacle_id in hidden:
+        _record_visibility(initiative, obstacle_id, CONFIDENTIAL)
     events.entry_edited.send(EntryChange(initiative, "edit", "submitter", before=before))
     return "applied"
 
@@ -116,6 +144,89 @@ def mark_obstacle_solved(initiative: Initiative, obstacle_id: int) -> str | None
         return None
     data.obstacles = obstacles
     return submit_edit(initiative, data)
+
+
+def _record_visibility(initiative: Initiative, obstacle_id: int, visibility: str,
+                       outcome: str = "applied") -> None:
+    record("obstacle.visibility", target_type="initiative", target_id=initiative.id,
+           actor="submitter",
+           after={"obstacle": obstacle_id, "visibility": visibility, "outcome": outcome})
+
+
+def _hide_in_pending(initiative: Initiative, ids: list[int]) -> None:
+    """Make these obstacles confidential in the pending proposal too, so that approving a
+    proposal made before cannot make them public again. A proposal left without changes
+    is discarded."""
+    pending = history.pending_revision(initiative)
+    if pending is None:
+        return
+    proposed = copy.deepcopy(pending.data)
+    for item in proposed.get("obstacles", []):
+        if item.get("id") in ids:
+            item["visibility"] = CONFIDENTIAL
+    pending.data = proposed  # a new object: the JSON column sees the change
+    pending.changes = history.diff(history.snapshot(initiative), proposed)
+    if not pending.changes:
+        history.discard_revision(pending, None, "no changes left")
+
+
+def _make_confidential(initiative: Initiative, obstacles: list[Obstacle]) -> None:
+    """Make live obstacles confidential now, without moderation (issue 16).
+
+    The change reaches any pending proposal, and every snapshot at once (the receiver of
+    ``entry_edited`` in registry.published.receivers); the history records it as an
+    applied change ("visibility").
+    """
+    before = history.snapshot(initiative)
+    ids = [o.id for o in obstacles]
+    for obstacle in obstacles:
+        obstacle.visibility = CONFIDENTIAL
+    # Bumps the entry's version: a moderator's edit form opened before this change (which
+    # still says "public") is refused as stale instead of making the obstacles public again.
+    initiative.updated_at = utcnow()
+    _hide_in_pending(initiative, ids)
+    for obstacle_id in ids:
+        _record_visibility(initiative, obstacle_id, CONFIDENTIAL)
+    events.entry_edited.send(EntryChange(initiative, "visibility", "submitter", before=before))
+    logger.info("Obstacles %s of initiative %s made confidential", ids, initiative.id)
+
+
+def set_obstacle_visibility(initiative: Initiative, obstacle_id: int,
+                            visibility: str) -> str | None:
+    """The school makes one obstacle confidential or public (issue 16).
+
+    Confidential takes effect at once, also on a published entry ("applied"). Public again
+    is an ordinary edit (``submit_edit``): on a published entry it waits for a moderator
+    ("pending"; the obstacle stays hidden until then). None if the entry has no such
+    obstacle (for public: none in the version the school sees, ``current_content``).
+    """
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"unknown visibility {visibility!r}")
+    if not editable(initiative):
+        raise ValueError("a withdrawn entry cannot be edited")
+    live = next((o for o in initiative.obstacles if o.id == obstacle_id), None)
+    content = current_content(initiative)
+    proposed = next((o for o in content["obstacles"] if o.get("id") == obstacle_id), None)
+    if visibility == CONFIDENTIAL:
+        if live is not None and live.visibility != CONFIDENTIAL:
+            _make_confidential(initiative, [live])
+        elif proposed is not None and proposed.get("visibility") != CONFIDENTIAL:
+            # Public only in the pending proposal: the school changed its mind.
+            _hide_in_pending(initiative, [obstacle_id])
+            _record_visibility(initiative, obstacle_id, CONFIDENTIAL, "proposal")
+        elif live is None and proposed is None:
+            return None
+        return "applied"
+    if proposed is None:
+        return None
+    if proposed.get("visibility", PUBLIC) == PUBLIC:  # already asked for
+        return "pending" if live is not None and live.visibility != PUBLIC else "applied"
+    data = history.data_from_snapshot(content, initiative.language)
+    data.obstacles = [replace(o, visibility=PUBLIC) if o.id == obstacle_id else o
+                      for o in data.obstacles]
+    outcome = submit_edit(initiative, data)
+    _record_visibility(initiative, obstacle_id, PUBLIC, outcome)
+    return outcome
 
 
 def withdraw_initiative(initiative: Initiative, reason: str = "") -> None:
@@ -200,6 +311,7 @@ def erase_contact(initiative: Initiative) -> bool:
     with consent) and the consent to quotes from every snapshot.
     """
     initiative_id = initiative.id
+    scrub_contact_traces(initiative_id, contact_values(initiative.contact))
     erase_contact_from_snapshots(initiative_id)
     db.session.execute(
         update(OutboxMessage).where(OutboxMessage.initiative_id == initiative_id)
