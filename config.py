@@ -20,6 +20,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _list(name: str) -> list[str]:
+    """A comma-separated setting (empty entries dropped)."""
+    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -39,8 +44,12 @@ class Config:
     # SQLite's sleeping busy handler; for many concurrent writers (registry/database.py).
     SQLITE_WRITE_GATE = _bool("SQLITE_WRITE_GATE", False)
 
-    # Public base URL, used in e-mails (links must work outside a request).
+    # Public base URL, used in e-mails and every absolute URL (links must work outside a
+    # request, and never from a Host header).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Host names the app answers to (Flask's TRUSTED_HOSTS; comma-separated). Empty: any
+    # host in development; the host of BASE_URL in production (registry.security.hosts).
+    TRUSTED_HOSTS: list[str] | None = _list("TRUSTED_HOSTS") or None
 
     # Internationalisation
     BABEL_DEFAULT_LOCALE = "nl"
@@ -59,6 +68,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # Staff sessions end after this long without a request, and this long after the login
+    SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30)
+    SESSION_MAX_HOURS = _int("SESSION_MAX_HOURS", 12)
     REMEMBER_COOKIE_NAME = "remember_token"  # Flask-Login's default, named for the page cache
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -116,6 +128,9 @@ class Config:
 
     # Rate limiting (Flask-Limiter)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Production refuses memory:// (each worker would count on its own) unless this says the
+    # app really runs as one process
+    RATELIMIT_ALLOW_MEMORY = _bool("RATELIMIT_ALLOW_MEMORY", False)
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     # Per-IP limits on real submissions of public forms (registry/security/antispam.py)
@@ -128,6 +143,12 @@ class Config:
     SUBSCRIBE_RATE_LIMIT = os.environ.get("SUBSCRIBE_RATE_LIMIT", "5 per minute;20 per day")
     # "Request a new link" on the manage pages, per IP
     MANAGE_REQUEST_LIMIT = os.environ.get("MANAGE_REQUEST_LIMIT", "10 per hour")
+    # A manage link stops working after this many months without use (a new one is mailed
+    # on request; issuing one revokes the older links)
+    MANAGE_LINK_IDLE_MONTHS = _int("MANAGE_LINK_IDLE_MONTHS", 12)
+    # Generating a document or export that is not cached yet, per IP (repeats are served
+    # from the shared cache and do not count)
+    DOCUMENT_RATE_LIMIT = os.environ.get("DOCUMENT_RATE_LIMIT", "10 per minute;60 per hour")
     # A client refused this many times in a row gets the short 429 page instead of the form
     RATE_LIMIT_RERENDER_MAX = _int("RATE_LIMIT_RERENDER_MAX", 5)
     # Optional proof-of-work challenge on public forms (needs JavaScript in the browser)
@@ -152,7 +173,8 @@ class Config:
     # werkzeug's password hashing; tests use a cheap one
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
-    # Aggregates: counts below this number of schools are shown as "<N" to the public
+    # The national table (registry.summary.disclosure) hides a figure that confidential
+    # reports of fewer schools than this affect (docs/privacy.md)
     SMALL_NUMBER_THRESHOLD = _int("SMALL_NUMBER_THRESHOLD", 3)
 
     # Demo data (`flask seed-demo --if-empty`, run by `make run`)
@@ -167,6 +189,10 @@ class Config:
     # version (registry.cache); switch off to debug.
     PAGE_CACHE = _bool("PAGE_CACHE", True)
     SUMMARY_CACHE = _bool("SUMMARY_CACHE", True)
+    # Rendered documents (DOCX/PDF/XLSX) and exports, one file per canonical filter and data
+    # version, shared by all workers on this machine (registry.documents)
+    DOCUMENT_CACHE_DIR = os.environ.get("DOCUMENT_CACHE_DIR",
+                                        str(BASE_DIR / "instance" / "documents"))
 
     # Rejected and withdrawn entries are deleted this many months after their last change
     # (`flask purge-retention`, registry.manage.retention; the privacy statement says so)
