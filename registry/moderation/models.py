@@ -32,6 +32,10 @@ class Theme(TimestampMixin, Model):
     area_code: Mapped[str] = mapped_column(ForeignKey("obstacle_area.code"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The one ask to OCW for this theme, curated by a moderator (the ministry brief)
+    ask: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Existing experiment provisions that could carry a pilot (pilot dossiers)
+    experiment_provisions: Mapped[str] = mapped_column(Text, default="", server_default="")
     version_id: Mapped[int] = mapped_column(default=1)
 
     area = relationship("ObstacleArea")

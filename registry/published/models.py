@@ -112,6 +112,7 @@ class SnapshotObstacle(Model):
     visibility: Mapped[str] = mapped_column(String(20), default="public",
                                             server_default="public")
     created_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
 
 
 class SnapshotDimension(Model):
@@ -136,6 +137,7 @@ class SnapshotTheme(Model):
     area_code: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    ask: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class SnapshotThemeRule(Model):

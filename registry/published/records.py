@@ -41,17 +41,17 @@ from registry.published.sources import (
 )
 
 BATCH_SIZE = 1000
-# Record keys of obstacles (``reported_at`` is the column ``created_at``, ``area`` is
+# Record keys of obstacles (``area`` is
 # ``area_code``) in the order of OBSTACLE_COLUMNS.
 OBSTACLE_KEYS = {
     "id": "id", "initiative_id": "initiative_id", "area_code": "area", "title": "title",
     "description": "description", "rule": "rule", "severity": "severity", "status": "status",
     "workaround": "workaround", "policy_ask": "policy_ask", "theme_id": "theme_id",
-    "created_at": "reported_at", "visibility": "visibility",
+    "created_at": "created_at", "visibility": "visibility", "reported_at": "reported_at",
 }
 _TEXT = {"description", "ict", "levels", "qualification_codes", "city", "postcode", "website",
          "rule", "workaround", "policy_ask"}
-_DATES = {"published_at", "updated_at", "created_at"}
+_DATES = {"published_at", "updated_at", "created_at", "reported_at"}
 
 
 def _utc(value: datetime | None) -> datetime | None:

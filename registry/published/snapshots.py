@@ -76,9 +76,9 @@ def _copy(snapshot_id: int) -> None:
         select(literal(snapshot_id), *[dim[c] for c in DIMENSION_COLUMNS])
         .where(dim.initiative_id.in_(published_ids))))
     db.session.execute(insert(SnapshotTheme).from_select(
-        ["snapshot_id", "id", "area_code", "title", "description"],
+        ["snapshot_id", "id", "area_code", "title", "description", "ask"],
         select(literal(snapshot_id), Theme.id, Theme.area_code, Theme.title,
-               Theme.description)))
+               Theme.description, Theme.ask)))
     rules = db.session.execute(select(ThemeRule.theme_id, ThemeRule.title, ThemeRule.level,
                                       ThemeRule.source_url, ThemeRule.existing_room)
                                .order_by(ThemeRule.theme_id, ThemeRule.id)).all()

@@ -54,7 +54,7 @@ SCHOOL_FIELDS = {
 # Obstacle columns (the same names in ``obstacle`` and ``snapshot_obstacle``).
 OBSTACLE_COLUMNS = (
     "id", "initiative_id", "area_code", "title", "description", "rule", "severity", "status",
-    "workaround", "policy_ask", "theme_id", "created_at", "visibility",
+    "workaround", "policy_ask", "theme_id", "created_at", "visibility", "reported_at",
 )
 DIMENSION_COLUMNS = ("initiative_id", "dimension_code", "current_level", "ambition_level")
 
@@ -102,8 +102,8 @@ class Source:
         return true()
 
     def themes(self, session) -> list[dict[str, Any]]:
-        """Theme records ``{id, area, title, description, rules[{title, level, source_url,
-        existing_room}]}`` ordered by area and id."""
+        """Theme records ``{id, area, title, description, ask, rules[{title, level,
+        source_url, existing_room}]}`` ordered by area and id."""
         raise NotImplementedError
 
     # -- what exports and documents say about their data ----------------------------------
@@ -142,7 +142,8 @@ def _theme_records(rows, rules) -> list[dict[str, Any]]:
             "title": title, "level": level, "source_url": source_url or "",
             "existing_room": existing_room or ""})
     return [{"id": tid, "area": area, "title": title, "description": description or "",
-             "rules": by_theme.get(tid, [])} for tid, area, title, description in rows]
+             "ask": ask or "", "rules": by_theme.get(tid, [])}
+            for tid, area, title, description, ask in rows]
 
 
 class LiveSource(Source):
@@ -207,7 +208,8 @@ class LiveSource(Source):
         return Initiative.state.in_(self.states)
 
     def themes(self, session) -> list[dict[str, Any]]:
-        rows = session.execute(select(Theme.id, Theme.area_code, Theme.title, Theme.description)
+        rows = session.execute(select(Theme.id, Theme.area_code, Theme.title, Theme.description,
+                                      Theme.ask)
                                .order_by(Theme.area_code, Theme.id)).all()
         rules = session.execute(select(ThemeRule.theme_id, ThemeRule.title, ThemeRule.level,
                                        ThemeRule.source_url, ThemeRule.existing_room)
@@ -264,7 +266,8 @@ class SnapshotSource(Source):
 
     def themes(self, session) -> list[dict[str, Any]]:
         t, r = SnapshotTheme.__table__, SnapshotThemeRule.__table__
-        rows = session.execute(select(t.c.id, t.c.area_code, t.c.title, t.c.description)
+        rows = session.execute(select(t.c.id, t.c.area_code, t.c.title, t.c.description,
+                                      t.c.ask)
                                .where(t.c.snapshot_id == self.snapshot_id)
                                .order_by(t.c.area_code, t.c.id)).all()
         rules = session.execute(select(r.c.theme_id, r.c.title, r.c.level, r.c.source_url,

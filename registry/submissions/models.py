@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import TimestampMixin
+from registry.database import TimestampMixin, utcnow
 from registry.extensions import Model
 from registry.taxonomy.constants import InitiativeState
 
@@ -153,6 +153,11 @@ class Obstacle(TimestampMixin, Model):
     # figures, seen by staff; registry.summary.disclosure). Workaround and policy ask follow.
     visibility: Mapped[str] = mapped_column(String(20), default="public",
                                             server_default="public")
+    # When the school reported it: the entry's confirmation, or when it was added to a
+    # confirmed entry later (the summary's reports over time)
+    reported_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    # The school wants to take part in a pilot or experiment on this obstacle
+    pilot_interest: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The curated theme (knelpunt) a moderator linked this report to.
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id", ondelete="SET NULL"))
 
@@ -180,6 +185,8 @@ class Contact(TimestampMixin, Model):
     # Opt-in (separate from consent_contact, which is for moderators) to receive messages
     # from other schools relayed by registry.connect; the contact can opt out from each mail.
     accepts_messages: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The school may be named to OCW in a pilot dossier (otherwise it is only counted)
+    consent_name_to_ocw: Mapped[bool] = mapped_column(default=False, server_default=false())
     erased_at: Mapped[datetime | None]
 
     initiative: Mapped[Initiative] = relationship(back_populates="contact")

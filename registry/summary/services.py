@@ -48,7 +48,7 @@ SUMMARY_FIELDS = ("id", "reference", "title", "learners_count", "published_at", 
                   "brin", "location_number", "sector", "province", "consent_quotes",
                   "withdrawn")
 SUMMARY_OBSTACLE_FIELDS = ("id", "initiative_id", "area_code", "description", "rule",
-                           "severity", "status", "policy_ask", "theme_id", "created_at")
+                           "severity", "status", "policy_ask", "theme_id", "reported_at")
 
 
 class Tally:

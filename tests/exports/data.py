@@ -42,7 +42,7 @@ def _place(item: Initiative, brin: str, loc: str, province: str, lat: float, lon
     org.latitude, org.longitude = lat, lon
     item.published_at = published
     for o in item.obstacles:
-        o.created_at = published
+        o.created_at = o.reported_at = published
 
 
 def build() -> Data:

@@ -99,7 +99,7 @@ def load(session, *, confidential: bool = False) -> Rows:
     obstacles: dict[int, list[dict[str, Any]]] = {i: [] for i in published}
     for r in run(text(
             "SELECT id, initiative_id, area_code, title, description, rule, severity, status, "
-            "policy_ask, theme_id, created_at, position FROM obstacle "
+            "policy_ask, theme_id, reported_at, position FROM obstacle "
             "WHERE visibility = 'public' OR :confidential "
             "ORDER BY initiative_id, position, id"), {"confidential": confidential}):
         row = dict(r._mapping)
@@ -343,8 +343,8 @@ def summary(rows: Rows, args: Args, *, previous: Rows | None = None,
         if _quarter(rec["published_at"]):
             quarters.setdefault(_quarter(rec["published_at"]), Counter())["initiatives"] += 1
         for o in obs:
-            if _quarter(o["created_at"]):
-                quarters.setdefault(_quarter(o["created_at"]), Counter())["obstacles"] += 1
+            if _quarter(o["reported_at"]):
+                quarters.setdefault(_quarter(o["reported_at"]), Counter())["obstacles"] += 1
     out = {
         "totals": tally(pairs),
         "areas": areas,

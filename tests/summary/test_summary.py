@@ -388,7 +388,7 @@ def test_quarters_and_dates_are_utc_whatever_the_database_time_zone(app, databas
 
     initiative = testdata.make_initiative()
     initiative.published_at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
-    initiative.obstacles[0].created_at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    initiative.obstacles[0].reported_at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
     db.session.commit()
     services.summary_cache.clear()
     db.session.execute(text("SET LOCAL TIME ZONE 'Europe/Amsterdam'"))  # this transaction

@@ -94,7 +94,7 @@ def build_varied(rnd: random.Random, count: int = 70, themes: list[Theme] | None
         for obstacle in initiative.obstacles:
             if rnd.random() < 0.65:
                 obstacle.theme_id = rnd.choice(themes).id
-            obstacle.created_at = now - timedelta(days=rnd.randint(0, 400))
+            obstacle.created_at = obstacle.reported_at = now - timedelta(days=rnd.randint(0, 400))
         initiative.published_at = (now - timedelta(days=rnd.randint(0, 400))
                                    if state == InitiativeState.PUBLISHED else None)
     db.session.commit()
