@@ -48,7 +48,8 @@ class Config:
     # request, and never from a Host header).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     # Host names the app answers to (Flask's TRUSTED_HOSTS; comma-separated). Empty: any
-    # host in development; the host of BASE_URL in production (registry.security.hosts).
+    # host in development; the host of BASE_URL in production (registry/__init__.py,
+    # `_check_production_safety`).
     TRUSTED_HOSTS: list[str] | None = _list("TRUSTED_HOSTS") or None
 
     # Internationalisation

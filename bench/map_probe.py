@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shutil
 import statistics
 import tempfile
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(tmp) / "registry.db"
         shutil.copyfile(source, path)
         app = create_app("production", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
-                         SECRET_KEY="bench-only", RATELIMIT_ENABLED=False)
+                         SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED=False,
+                         RATELIMIT_ALLOW_MEMORY=True, BASE_URL="http://localhost")
         client = app.test_client()
         url = "/kaart/initiatieven.geojson"
         first = client.get(url)

@@ -135,6 +135,7 @@ def app_env(db_url: str) -> dict:
         "SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": db_url,
         "RATELIMIT_ENABLED": "false",
+        "RATELIMIT_ALLOW_MEMORY": "true",  # limits are off; nothing is counted
         # The benchmark talks plain HTTP on 127.0.0.1: cookies must not be HTTPS-only.
         "SESSION_COOKIE_SECURE": "false",
         # The burst posts right after loading the form; anti-spam timing is not measured here.

@@ -39,15 +39,54 @@ def create_app(config_class: type[Config] | str | None = None, **overrides) -> F
     return app
 
 
-def _check_production_safety(app: Flask) -> None:
-    if app.config["ENV_NAME"] == "production" or (
+MIN_SECRET_KEY_BYTES = 32
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+def _is_production(app: Flask) -> bool:
+    return app.config["ENV_NAME"] == "production" or (
         not app.debug and not app.testing and os.environ.get("REGISTRY_CONFIG") == "production"
-    ):
-        if app.config["SECRET_KEY"] in (None, "", DEFAULT_SECRET_KEY):
+    )
+
+
+def _check_production_safety(app: Flask) -> None:
+    """Refuse to start in production with settings an attacker could exploit (issue 17):
+    a default, empty or short SECRET_KEY (sessions could be forged), per-worker rate limits
+    (``memory://``); and answer only to the host of BASE_URL unless TRUSTED_HOSTS says more."""
+    if not _is_production(app):
+        return
+    key = app.config["SECRET_KEY"]
+    if key in (None, "", DEFAULT_SECRET_KEY):
+        raise RuntimeError(
+            "Refusing to start in production with the default SECRET_KEY: set the SECRET_KEY "
+            f"environment variable to a long random value, made with: {MAKE_A_KEY}"
+        )
+    size = len(key.encode() if isinstance(key, str) else key)
+    if size < MIN_SECRET_KEY_BYTES:
+        raise RuntimeError(
+            f"Refusing to start in production with a weak SECRET_KEY ({size} bytes; at least "
+            f"{MIN_SECRET_KEY_BYTES} are needed): set the SECRET_KEY environment variable to a "
+            f"long random value, made with: {MAKE_A_KEY}"
+        )
+    storage = str(app.config["RATELIMIT_STORAGE_URI"] or "memory://")
+    if storage.startswith("memory://") and not app.config["RATELIMIT_ALLOW_MEMORY"]:
+        raise RuntimeError(
+            "Refusing to start in production with RATELIMIT_STORAGE_URI=memory://: every "
+            "worker would count on its own, so each limit would be as loose as the number of "
+            "workers. Use shared storage, e.g. RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0, "
+            "or set RATELIMIT_ALLOW_MEMORY=true if the app really runs as a single process."
+        )
+    if not app.config["TRUSTED_HOSTS"]:
+        from registry.urls import base_host
+
+        host = base_host(app.config["BASE_URL"])
+        if not host:
             raise RuntimeError(
-                "Refusing to start in production with the default SECRET_KEY: "
-                "set the SECRET_KEY environment variable to a long random value."
+                "Refusing to start in production without a host: set BASE_URL to the public "
+                "address (e.g. https://register.example.nl) or TRUSTED_HOSTS."
             )
+        # Flask answers other Host headers with 400 (werkzeug SecurityError)
+        app.config["TRUSTED_HOSTS"] = [host]
 
 
 def register_extensions(app: Flask) -> None:
@@ -84,7 +123,7 @@ def _translation_dirs(app: Flask) -> str:
 # One blueprint per domain; each module has ``bp`` (views.py) and may have ``register`` (cli.py).
 DOMAINS = (
     "public", "submissions", "manage", "auth", "admin", "moderation", "mail", "geo", "maps",
-    "exports", "summary", "api", "connect",
+    "exports", "summary", "api", "connect", "themes", "pilots",
 )
 
 

@@ -15,7 +15,8 @@ on public tables always count. Writes that bypass the session (raw SQL on a conn
 not bump the stamp; loaders that do so call ``mark_public_change``.
 
 ``@cached_page`` caches a view's 200 response for anonymous visitors (no logged-in user, no
-flashed messages), keyed by app, database, full path, interface language and data version.
+flashed messages), keyed by app, database, scheme, host, full path, interface language and
+data version.
 Conditional requests get 304. Responses that contain a CSRF token or change the session are
 never stored.
 """
@@ -34,6 +35,7 @@ from flask import current_app, request, session
 from sqlalchemy import CursorResult, Engine, String, Table, event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
+from werkzeug.sansio.utils import host_is_trusted
 
 from registry.database import utcnow
 from registry.extensions import Model, db, limiter
@@ -273,8 +275,11 @@ def cached_page(view):
             return view(*args, **kwargs)
         from flask_babel import get_locale
 
-        raw = "|".join((str(id(current_app)), str(db.engine.url), request.full_path,
-                        str(get_locale()), version))
+        # The scheme and host are part of the key: a page built for one Host header is never
+        # served to a request for another (issue 17, item 1; absolute URLs come from
+        # BASE_URL anyway, registry.urls).
+        raw = "|".join((str(id(current_app)), str(db.engine.url), request.scheme, request.host,
+                        request.full_path, str(get_locale()), version))
         key = hashlib.sha256(raw.encode()).hexdigest()[:32]
         cache_headers = {"ETag": f'W/"{key}"', "Cache-Control": "no-cache",
                          "Vary": "Cookie, Accept-Encoding"}
@@ -330,8 +335,9 @@ class AnonymousFastPath:
     otherwise (the query is part of the key). A response is kept only when ``@cached_page``
     vouched for it (200, no CSRF token, no session change) and it sets no cookie and carries
     no rate-limit headers; the security headers the app added are kept with it. Keys hold
-    the scheme, host and full path; entries are only served while the stamp is unchanged, so
-    a change is visible on the very next request, in every worker. Bodies of text responses
+    the scheme, host and full path (a Host outside TRUSTED_HOSTS never takes this path);
+    entries are only served while the stamp is unchanged, so a change is visible on the very
+    next request, in every worker. Bodies of text responses
     pages are also kept gzipped and served that way to clients that accept it.
     """
 
@@ -351,6 +357,9 @@ class AnonymousFastPath:
             names = {part.split("=", 1)[0].strip() for part in cookie.split(";")}
             if names.intersection(self._cookies):
                 return False
+        trusted = self.app.config["TRUSTED_HOSTS"]
+        if trusted and not host_is_trusted(environ.get("HTTP_HOST"), trusted):
+            return False  # Flask answers it with 400 (registry.security.hygiene)
         return True
 
     def _version(self) -> str | None:
@@ -372,7 +381,8 @@ class AnonymousFastPath:
     def __call__(self, environ, start_response):
         if not self._eligible(environ):
             return self.wsgi_app(environ, start_response)
-        key = "|".join((environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""),
+        key = "|".join((environ.get("wsgi.url_scheme", ""),
+                        environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
                         environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
                         environ.get("QUERY_STRING", "")))
         item = self.store.get(key)

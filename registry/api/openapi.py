@@ -22,10 +22,10 @@ from registry.taxonomy.services import Taxonomy
 
 PROBLEM = "application/problem+json"
 NULLABLE_STR = {"type": ["string", "null"]}
-# Query strings with control characters, bidi overrides etc. are refused (registry.security).
-# (Lone surrogates cannot be sent as UTF-8 at all and are left out: the ECMA regex engine
-# of the validators refuses them in a character class.)
-CLEAN_TEXT = (r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+# Query strings with control characters (also TAB, CR, LF), bidi overrides etc. are refused
+# (registry.security.hygiene). (Lone surrogates cannot be sent as UTF-8 at all and are left
+# out: the ECMA regex engine of the validators refuses them in a character class.)
+CLEAN_TEXT = (r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
               r"\ufffd\ufffe\uffff\ufdd0-\ufdef]*$")
 NULLABLE_INT = {"type": ["integer", "null"]}
 
@@ -343,7 +343,10 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
             "so the figures are exact). Confidential reports count only in `national`: one "
             "unfiltered table per area and theme, where a figure that fewer than "
             "`national.threshold` schools' confidential reports affect is null. "
-            "Obstacle-level figures count only the obstacles in the filtered areas/themes.",
+            "Obstacle-level figures count only the obstacles in the filtered areas/themes. "
+            "`key_message` lists the themes that affect the most schools, with their rules "
+            "and the ask to OCW (quotes are left out). `origins` counts a report at every "
+            "level of its theme's rules (wet ... bestuur), so its rows do not add up.",
         ),
     }
     return {

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, json, render_template, request, url_for
+from flask import Blueprint, current_app, json, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -28,6 +28,7 @@ from registry.errors import error_message
 from registry.extensions import csrf, limiter
 from registry.published.snapshots import source_for
 from registry.taxonomy.services import current as current_taxonomy
+from registry.urls import absolute_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -63,7 +64,7 @@ def problem(status: int, detail: str = "", *, type_: str = "about:blank", title:
 def invalid_param(error: params.InvalidParam):
     return problem(
         400, _("Parameter %(name)s: %(reason)s", name=error.name, reason=error.reason),
-        type_=url_for("api.docs", _external=True) + "#problem-invalid-parameter",
+        type_=absolute_url("api.docs") + "#problem-invalid-parameter",
         title=_("Ongeldige parameter"),
         invalid_params=[{"name": error.name, "reason": error.reason}],
     )
@@ -76,7 +77,10 @@ def http_problem(error: HTTPException):
 
 @bp.after_app_request
 def api_headers(response):
-    """CORS, ETag and caching for everything under /api/ (also the app's 404/405 pages)."""
+    """CORS, ETag and caching for everything under /api/ (also the app's 404/405 pages).
+
+    ``no-cache``: a shared cache may keep a response but must revalidate it (ETag, 304) on
+    every request, so a withdrawn entry is never served from it (issue 17, item 11)."""
     if not request.path.startswith("/api/"):
         return response
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -90,7 +94,7 @@ def api_headers(response):
             "Accept, Accept-Language, If-None-Match")
         response.headers["Access-Control-Max-Age"] = "86400"
     if request.method in ("GET", "HEAD") and response.status_code == 200:
-        response.headers["Cache-Control"] = "public, max-age=60"
+        response.headers["Cache-Control"] = "public, no-cache"
         response.vary.add("Accept-Language")
         response.add_etag()
         response.make_conditional(request)
@@ -102,7 +106,7 @@ def _page_links(endpoint: str, page: services.Page, **values) -> dict[str, str |
     args.pop("page", None)
 
     def link(number: int) -> str:
-        return url_for(endpoint, _external=True, **values, **args, page=number)
+        return absolute_url(endpoint, **values, **args, page=number)
 
     return {
         "self": link(page.page),
@@ -128,24 +132,24 @@ def _paged(endpoint: str, page: services.Page, data: list):
 
 
 def _initiative_urls(initiative_id: int) -> tuple[str, str]:
-    return (url_for("api.initiative", initiative_id=initiative_id, _external=True),
-            url_for("public.initiative", initiative_id=initiative_id, _external=True))
+    return (absolute_url("api.initiative", initiative_id=initiative_id),
+            absolute_url("public.initiative", initiative_id=initiative_id))
 
 
 # --- documents ---
 
 def current_spec() -> dict:
     return build_spec(current_taxonomy(),
-                      server_url=url_for("api.index", _external=True).rstrip("/"))
+                      server_url=absolute_url("api.index").rstrip("/"))
 
 
 @bp.route("/")
 def index():
     return _json({
         "title": "Register gepersonaliseerd leren - open data API",
-        "openapi": url_for("api.openapi", _external=True),
-        "docs": url_for("api.docs", _external=True),
-        "links": {name: url_for(f"api.{name}", _external=True)
+        "openapi": absolute_url("api.openapi"),
+        "docs": absolute_url("api.docs"),
+        "links": {name: absolute_url(f"api.{name}")
                   for name in ("initiatives", "obstacles", "themes", "taxonomies",
                                "statistics")},
     })
@@ -158,7 +162,8 @@ def openapi():
 
 @bp.route("/docs")
 def docs():
-    return render_template("api/docs.html", spec=current_spec())
+    return render_template("api/docs.html", spec=current_spec(),
+                           openapi_url=absolute_url("api.openapi"))
 
 
 # --- data ---
@@ -191,7 +196,7 @@ def obstacles():
 
 
 def _theme_url(theme_id: int) -> str:
-    return url_for("api.theme", theme_id=theme_id, _external=True)
+    return absolute_url("api.theme", theme_id=theme_id)
 
 
 @bp.route("/themes")

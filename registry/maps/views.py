@@ -78,9 +78,11 @@ def geojson():
     flt = ctx["flt"]
     prefix = url_for("public.initiative", initiative_id=0)[:-1]
     etag = services.GeoJSONCache.etag_for(services.data_version(), flt, prefix)
+    # no-cache: shared caches revalidate on every request (ETag, 304), so a withdrawn entry
+    # never stays on the map from a cache (issue 17, item 11)
     headers = {
         "ETag": f'W/"{etag}"',
-        "Cache-Control": "public, max-age=60",
+        "Cache-Control": "public, no-cache",
         "Vary": "Accept-Encoding",
     }
     if request.if_none_match.contains_weak(etag):

@@ -5,8 +5,9 @@
 * ``CleanInputMixin`` for WTForms forms: every text field (also in nested forms and lists) is
   checked; offending fields get a Dutch message and the page re-renders with what was typed
   (the bad characters shown as U+FFFD so the user can find them).
-* Query strings with such characters are refused with 400 before any view runs (they would
-  otherwise reach the database: PostgreSQL refuses NUL in text).
+* Query strings with such characters, or with TAB, CR or LF, are refused with 400 before any
+  view runs (they would otherwise reach the database, where PostgreSQL refuses NUL in text,
+  or a response header such as a redirect's Location).
 * ``sanitize_html`` (nh3) for any rich text that is ever rendered as markup.
 """
 from __future__ import annotations
@@ -15,9 +16,10 @@ import re
 from typing import TYPE_CHECKING
 
 import nh3
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import SecurityError
 from wtforms import Form
 from wtforms.fields import FieldList, FormField
 
@@ -146,14 +148,52 @@ def sanitize_html(html: str) -> str:
 
 
 # --- query strings ---------------------------------------------------------------------------
+# In a query string no control character is ordinary text: besides what forms refuse, also
+# TAB, LF and CR (a CR/LF in ?next= once reached a Location header and gave a 500).
+_BAD_IN_QUERY = re.compile(f"[\t\n\r]|{_BAD.pattern}")
+
+
+def bad_query_characters(text: str) -> list[str]:
+    """The characters ``text`` may not have in a query parameter name or value."""
+    return _BAD_IN_QUERY.findall(text) if isinstance(text, str) else []
+
+
 def _bad_query() -> bool:
     for key, values in request.args.lists():
-        if bad_characters(key) or any(bad_characters(v) for v in values):
+        if bad_query_characters(key) or any(bad_query_characters(v) for v in values):
             return True
     return False
 
 
+# --- hosts ---------------------------------------------------------------------------------------
+# Flask refuses a Host header outside TRUSTED_HOSTS (production: the host of BASE_URL, see
+# registry._check_production_safety) with werkzeug's SecurityError. Such a request has no URL
+# adapter, so nothing may build a URL for it, not even the error page: it gets a plain 400
+# before any other before-request function runs.
+UNTRUSTED_HOST_TEXT = (
+    "400 Bad Request: unknown host name.\n"
+    "Onbekende hostnaam: gebruik het adres van het register.\n"
+)
+
+
+def untrusted_host_response() -> Response:
+    return Response(UNTRUSTED_HOST_TEXT, status=400, mimetype="text/plain",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _refuse_untrusted_host():
+    if isinstance(request.routing_exception, SecurityError):
+        return untrusted_host_response()
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(_error: SecurityError):
+        return untrusted_host_response()
+
     @app.before_request
     def limit_urlencoded_fields():
         """Werkzeug limits the number of parts of a multipart body (MAX_FORM_PARTS); apply the

@@ -125,7 +125,7 @@ def test_production_refuses_the_default_secret_key(monkeypatch):
 def test_production_starts_with_a_real_key_and_secure_cookies(monkeypatch):
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     app = create_app("production", SECRET_KEY="a-long-random-value-" * 3,
-                     SQLALCHEMY_DATABASE_URI="sqlite://")
+                     SQLALCHEMY_DATABASE_URI="sqlite://", RATELIMIT_ALLOW_MEMORY=True)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
