@@ -28,12 +28,22 @@ class User(UserMixin, TimestampMixin, Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="advisor")
     active: Mapped[bool] = mapped_column(default=True)
-    # Rotated on password change: every session that carries an old token is logged out.
+    # Rotated on logout, password change, role change and deactivation: every session (and
+    # remember cookie) that carries an old token is logged out.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Set when a set-password link was used and the second factor must still be confirmed
+    # (enrolment happens only there); moved to totp_secret by the first correct code.
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last accepted TOTP time step (unix time // 30): a code of this or an earlier step is
+    # refused, so a code works once even within its window.
+    totp_last_counter: Mapped[int | None]
+    # Wrong (and in-progress) codes since the last correct one; at LOGIN_MAX_FAILURES the
+    # account is locked (locked_until) as after wrong passwords.
+    totp_failures: Mapped[int] = mapped_column(default=0)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -1,14 +1,19 @@
 """Staff accounts: creating, authenticating, password links, lockout. Callers commit."""
 from __future__ import annotations
 
+import enum
 import hashlib
+import hmac
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from markupsafe import Markup, escape
+from sqlalchemy import CursorResult, func, or_, select, update
 
 from registry.audit.services import record
 from registry.auth.models import ROLES, User, new_session_token
@@ -98,6 +103,7 @@ def set_password(
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
     user.failed_logins = 0
+    user.totp_failures = 0
     user.locked_until = None
     record(action, target_type="user", target_id=user.id, actor=actor or user)
 
@@ -194,6 +200,21 @@ def set_active(user: User, active: bool, *, actor) -> None:
 
 
 # --- optional second factor (TOTP) -----------------------------------------------------------
+#
+# Issue 17, item 6: a code is accepted once (the time step of the last accepted code is stored;
+# that step and earlier ones are refused, also inside the +-1 step window); wrong codes count
+# per account and lock it like wrong passwords (LOGIN_MAX_FAILURES, LOGIN_LOCKOUT_MINUTES);
+# enrolment only right after a set-password link was used (totp_pending_secret).
+
+TOTP_ISSUER = "Register gepersonaliseerd leren"
+
+
+class TotpCheck(enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    REUSED = "reused"  # right code, but its time step was used already
+    LOCKED = "locked"  # the account is locked (now, or it was already)
+
 
 def totp_required(user: User) -> bool:
     """With TOTP_ENABLED, admins must use a second factor; others when they enrolled."""
@@ -202,11 +223,101 @@ def totp_required(user: User) -> bool:
     return bool(user.totp_secret) or user.role == "admin"
 
 
-def verify_totp(secret: str, code: str) -> bool:
+def totp_enrolment_needed(user: User) -> bool:
+    """A second factor is required but not set up (only a set-password link can set it up)."""
+    return totp_required(user) and not user.totp_secret
+
+
+def totp_clock() -> float:
+    """The clock for TOTP time steps (tests monkeypatch it)."""
+    return time.time()
+
+
+def totp_step(code: str, secret: str, at: float | None = None) -> int | None:
+    """The time step (current one, or one before or after) whose code ``code`` is, or None."""
     import pyotp
 
     code = "".join((code or "").split())
-    return bool(code.isdigit()) and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(totp_clock() if at is None else at)
+    found = None
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):  # compare every step: no timing
+            found = step
+    return found
+
+
+def check_totp(user: User, code: str, *, enrolling: bool = False) -> TotpCheck:
+    """Check a code for ``user`` (``enrolling``: against the pending secret) and commit.
+
+    The attempt is counted before the code is checked, in one UPDATE that also refuses a
+    locked account, and committed at once: parallel requests cannot get more than
+    LOGIN_MAX_FAILURES codes checked between two locks. A correct code of a new time step
+    resets the count and becomes the last used step in one conditional UPDATE, so the same
+    code sent twice at once is accepted once. Enrolling moves the pending secret into place
+    in that same statement.
+    """
+    max_failures, lock_for = _lock_settings()
+    secret = user.totp_pending_secret if enrolling else user.totp_secret
+    if not secret:
+        raise ValueError("no TOTP secret to check against")
+    reserved = db.session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.locked_until.is_(None),
+                                       User.locked_until <= utcnow()))
+        .values(totp_failures=User.totp_failures + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(user)
+    if cast(CursorResult, reserved).rowcount != 1 or user.totp_failures > max_failures:
+        # locked; or more attempts at once than allowed (or one that never finished): lock now
+        if not is_locked(user):
+            user.locked_until = utcnow() + lock_for
+            user.totp_failures = 0
+            logger.warning("Account %s locked after repeated wrong codes", user.id)
+        record("login.failure", target_type="user", target_id=user.id, reason="locked",
+               actor=user)
+        db.session.commit()
+        return TotpCheck.LOCKED
+    step = totp_step(code, secret)
+    if step is not None:
+        values: dict = {"totp_last_counter": step, "totp_failures": 0}
+        if enrolling:
+            values.update(totp_secret=secret, totp_pending_secret=None)
+        accepted = db.session.execute(
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_counter.is_(None),
+                                           User.totp_last_counter < step))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if cast(CursorResult, accepted).rowcount == 1:
+            if enrolling:
+                record("user.totp_enrol", target_type="user", target_id=user.id, actor=user)
+            db.session.commit()
+            db.session.refresh(user)
+            return TotpCheck.OK
+    # a wrong or reused code: the attempt stays counted
+    db.session.refresh(user)
+    reason = "wrong code" if step is None else "code used before"
+    result = TotpCheck.WRONG if step is None else TotpCheck.REUSED
+    if user.totp_failures >= max_failures:
+        user.locked_until = utcnow() + lock_for
+        user.totp_failures = 0
+        reason += "; account locked"
+        result = TotpCheck.LOCKED
+        logger.warning("Account %s locked after repeated wrong codes", user.id)
+    record("login.failure", target_type="user", target_id=user.id, reason=reason, actor=user)
+    db.session.commit()
+    return result
+
+
+def start_totp_enrolment(user: User) -> None:
+    """A fresh secret to confirm with a first code (right after a set-password link)."""
+    user.totp_pending_secret = new_totp_secret()
 
 
 def new_totp_secret() -> str:
@@ -218,5 +329,16 @@ def new_totp_secret() -> str:
 def totp_uri(user: User, secret: str) -> str:
     import pyotp
 
-    return pyotp.TOTP(secret).provisioning_uri(name=user.email,
-                                               issuer_name="Register gepersonaliseerd leren")
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def totp_qr_svg(uri: str, label: str) -> Markup:
+    """The otpauth URI as an inline SVG QR code (no script, no style attribute), with a
+    text alternative (``<title>`` and ``aria-label``); dark modules on a white quiet zone."""
+    import segno
+
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=4, dark="#000", light="#fff", title=label, svgclass="qr-code", lineclass=None)
+    # segno writes only numbers, colours and the (escaped) title; the label is escaped here
+    return Markup(  # noqa: S704
+        svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1))

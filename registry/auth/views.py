@@ -18,9 +18,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from registry.audit.services import record
-from registry.auth import services
+from registry.auth import services, sessions
 from registry.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm, TotpForm
-from registry.auth.models import User, load_user
+from registry.auth.models import User, load_user, new_session_token
 from registry.auth.passwords import check_password
 from registry.extensions import db, limiter, login_manager
 
@@ -28,6 +28,14 @@ bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None  # role_required redirects itself; no English flash
+
+# Idle timeout and absolute lifetime of staff sessions (issue 17, item 4), on every request.
+bp.before_app_request(sessions.check_staff_session)
+
+# The password step is valid this long for entering the code (session["totp_started"]).
+SECOND_STEP_MAX_SECONDS = 10 * 60
+# After a set-password link, the second factor must be set up within this time.
+ENROL_MAX_SECONDS = 30 * 60
 
 
 def _ip_limit() -> str:
@@ -65,11 +73,9 @@ def default_landing(user: User) -> str:
 
 def _start_session(user: User, next_url: str | None):
     """Log in with a fresh session (no fixation), keeping only the language choice."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    sessions.reset()
     login_user(user)
+    sessions.start()
     services.record_login_success(user)
     db.session.commit()
     return redirect(safe_next(next_url) or default_landing(user))
@@ -86,10 +92,17 @@ def login():
         result = services.authenticate(form.email.data or "", form.password.data or "")
         if result.ok and result.user is not None:
             user = result.user
+            if services.totp_enrolment_needed(user):
+                # enrolment only through a set-password link, never after the password step
+                record("login.failure", target_type="user", target_id=user.id,
+                       reason="second factor not set up", actor=user)
+                db.session.commit()
+                return render_template("auth/totp_not_enrolled.html"), 403
             if services.totp_required(user):
                 db.session.commit()
-                session.clear()
+                sessions.reset()
                 session["totp_user"] = user.get_id()
+                session["totp_started"] = sessions.now()
                 session["totp_next"] = safe_next(form.next.data) or ""
                 return redirect(url_for("auth.second_factor"))
             return _start_session(user, form.next.data)
@@ -107,9 +120,25 @@ def login():
 
 def _pending_totp_user() -> User | None:
     raw = session.get("totp_user")
-    if not raw:
+    started = session.get("totp_started")
+    if not raw or not isinstance(started, int):
+        return None
+    if not 0 <= sessions.now() - started <= SECOND_STEP_MAX_SECONDS:
+        sessions.reset()
+        flash(_("De tijd voor de tweede stap is verstreken. Log opnieuw in."), "info")
         return None
     return load_user(raw)
+
+
+def _code_error(result: services.TotpCheck) -> str:
+    if result is services.TotpCheck.REUSED:
+        return _("Deze code is al gebruikt. Wacht tot uw authenticator-app een nieuwe code "
+                 "toont en vul die in.")
+    if result is services.TotpCheck.LOCKED:
+        return _("Uw account is tijdelijk geblokkeerd na te veel onjuiste codes. Probeer het "
+                 "over %(minutes)s minuten opnieuw.",
+                 minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    return _("Deze code klopt niet. Probeer de volgende code.")
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -118,40 +147,72 @@ def second_factor():
     user = _pending_totp_user()
     if user is None:
         return redirect(url_for("auth.login"))
-    enrolling = not user.totp_secret
-    if enrolling and "totp_new_secret" not in session:
-        session["totp_new_secret"] = services.new_totp_secret()
-    secret = user.totp_secret or session["totp_new_secret"]
+    if not user.totp_secret:  # not enrolled: only a set-password link can change that
+        sessions.reset()
+        return render_template("auth/totp_not_enrolled.html"), 403
     form = TotpForm()
     if form.validate_on_submit():
-        if services.verify_totp(secret, form.code.data or ""):
-            next_url = session.get("totp_next") or None
-            if enrolling:
-                user.totp_secret = secret
-                record("user.totp_enrol", target_type="user", target_id=user.id, actor=user)
-            return _start_session(user, next_url)
-        record("login.failure", target_type="user", target_id=user.id, reason="wrong code",
-               actor=user)
-        db.session.commit()
-        cast(list, form.code.errors).append(_("Deze code klopt niet. Probeer de volgende code."))
+        result = services.check_totp(user, form.code.data or "")
+        if result is services.TotpCheck.OK:
+            return _start_session(user, session.get("totp_next") or None)
+        cast(list, form.code.errors).append(_code_error(result))
     status = 422 if request.method == "POST" else 200
-    return render_template(
-        "auth/totp.html", form=form, enrolling=enrolling,
-        secret=secret if enrolling else None,
-        uri=services.totp_uri(user, secret) if enrolling else None,
-    ), status
+    return render_template("auth/totp.html", form=form, enrolling=False), status
+
+
+def _pending_enrolment_user() -> User | None:
+    raw = session.get("totp_enrol_user")
+    started = session.get("totp_enrol_started")
+    if not raw or not isinstance(started, int):
+        return None
+    if not 0 <= sessions.now() - started <= ENROL_MAX_SECONDS:
+        return None
+    user = load_user(raw)
+    if user is None or not user.totp_pending_secret:
+        return None
+    return user
+
+
+@bp.route("/wachtwoord/tweede-stap", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+def enrol_second_factor():
+    """Set up the second factor: only right after a set-password link (see set_password)."""
+    user = _pending_enrolment_user()
+    if user is None:
+        session.pop("totp_enrol_user", None)
+        session.pop("totp_enrol_started", None)
+        return render_template("auth/totp_not_enrolled.html"), 403
+    secret = user.totp_pending_secret or ""
+    form = TotpForm()
+    if form.validate_on_submit():
+        result = services.check_totp(user, form.code.data or "", enrolling=True)
+        if result is services.TotpCheck.OK:
+            sessions.reset()
+            flash(_("Uw wachtwoord en de tweede stap zijn ingesteld. U kunt nu inloggen."),
+                  "success")
+            return redirect(url_for("auth.login"))
+        cast(list, form.code.errors).append(_code_error(result))
+    uri = services.totp_uri(user, secret)
+    status = 422 if request.method == "POST" else 200
+    response = current_app.make_response((render_template(
+        "auth/totp.html", form=form, enrolling=True, secret=secret, uri=uri,
+        qr_svg=services.totp_qr_svg(uri, _("QR-code om uw account toe te voegen aan een "
+                                          "authenticator-app")),
+    ), status))
+    response.headers["Cache-Control"] = "no-store"  # the page shows the secret
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        record("logout", target_type="user", target_id=current_user.id)
+        user = current_user._get_current_object()
+        # Every copy of this session cookie (and any remember cookie) names the old token now
+        user.session_token = new_session_token()
+        record("logout", target_type="user", target_id=user.id, actor=user)
         db.session.commit()
     logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    sessions.reset()
     flash(_("U bent uitgelogd."), "success")
     return redirect(url_for("public.home"))
 
@@ -166,9 +227,17 @@ def set_password(token: str):
     form.email_for_check = user.email
     if form.validate_on_submit():
         services.set_password(user, form.password.data or "")
+        enrol = services.totp_enrolment_needed(user)
+        if enrol:
+            services.start_totp_enrolment(user)
         db.session.commit()
         if current_user.is_authenticated:
             logout_user()
+        if enrol:  # the only way to set up the second factor: now, by whoever used the link
+            sessions.reset()
+            session["totp_enrol_user"] = user.get_id()
+            session["totp_enrol_started"] = sessions.now()
+            return redirect(url_for("auth.enrol_second_factor"))
         flash(_("Uw wachtwoord is ingesteld. U kunt nu inloggen."), "success")
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200

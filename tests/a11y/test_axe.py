@@ -35,6 +35,7 @@ NOT_PAGES = {
     "exports.export": "CSV/XLSX/JSON/GeoJSON downloads",
     "summary.download": "DOCX/PDF/XLSX downloads",
     "manage.download": "the school's own data as JSON",
+    "manage.legacy_link": "an old manage link: opens the session and redirects to /beheren",
 }
 NOT_PAGE_PATTERN = re.compile(r"(^/api/v1/(?!docs)|\.(json|geojson|csv|xlsx|docx|pdf)$)")
 
@@ -48,11 +49,7 @@ def _sample_values(initiative_a, initiative_b, theme, tokens) -> dict[str, dict]
                      "filename": "leaflet.js"},
         "moderation.entry": {"initiative_id": initiative_b.id},
         "moderation.edit": {"initiative_id": initiative_b.id},
-        "manage.overview": {"token": tokens["manage"]},
-        "manage.edit": {"token": tokens["manage"]},
-        "manage.erase": {"token": tokens["manage"]},
-        "manage.withdraw": {"token": tokens["manage"]},
-        "manage.download": {"token": tokens["manage"]},
+        "manage.legacy_link": {"token": tokens["manage"]},
         "manage.confirm": {"token": tokens["confirm"]},
         "auth.set_password": {"token": tokens["password"]},
         "summary.download": {"fmt": "pdf"},
@@ -103,6 +100,7 @@ def site(_live_server_session):
     with live.app_context():
         from registry.auth.models import User
         from registry.auth.services import set_password_token
+        from registry.manage.models import ManageToken
         from registry.manage.services import confirmation_token, issue_manage_link
         from registry.moderation.models import Theme, ThemeRule
         from registry.taxonomy.constants import InitiativeState
@@ -113,9 +111,12 @@ def site(_live_server_session):
                             school_name="Het Baken College")
         make_initiative(state=InitiativeState.UNCONFIRMED, title="Nog niet bevestigd")
         theme = Theme(area_code="examineren", title="Vaste examenmomenten",
-                      description="Examens alleen op vaste momenten in het jaar.")
+                      description="Examens alleen op vaste momenten in het jaar.",
+                      ask="Sta examens op afroep toe in een experiment.")
         theme.rules.append(ThemeRule(title="Examen- en kwalificatiebesluit WEB", level="wet",
-                                     source_url="https://wetten.overheid.nl/"))
+                                     source_url="https://wetten.overheid.nl/",
+                                     existing_room="Experiment flexibilisering."))
+        theme.rules.append(ThemeRule(title="Eigen examenreglement", level="bestuur"))
         db.session.add(theme)
         users = {}
         for role in ROLES:
@@ -123,9 +124,22 @@ def site(_live_server_session):
                         password_hash=None)
             db.session.add(user)
             users[role] = user
+        # issue 17, item 6: the code page needs an enrolled account, the enrolment page a
+        # pending secret (set when a set-password link was used); sample secrets
+        users["admin"].totp_secret = "JBSWY3DPEHPK3PXP"
+        users["advisor"].totp_pending_secret = "KRUGS4ZANFZSAYLTMVRXEZLU"
         db.session.flush()
+        # The theme page shows an initiative facing it, with a workaround it may quote.
+        a.obstacles[0].theme_id = theme.id
+        a.obstacles[0].status = "omzeild"
+        a.obstacles[0].workaround = "We examineren in blokken wanneer een student klaar is."
+        a.contact.consent_quotes = True
         manage_url = issue_manage_link(a)
-        tokens = {"manage": manage_url.rsplit("/", 1)[1],
+        db.session.flush()
+        manage_token_id = db.session.scalars(
+            select(ManageToken.id).where(ManageToken.initiative_id == a.id,
+                                         ManageToken.revoked_at.is_(None))).one()
+        tokens = {"manage": manage_url.rsplit("#", 1)[1],
                   "confirm": confirmation_token(a),
                   "password": set_password_token(users["moderator"])}
         _queue_sample_mail(app, a, theme)
@@ -136,11 +150,21 @@ def site(_live_server_session):
         reference_a = a.reference
 
     serializer = app.session_interface.get_signing_serializer(app)
+    # The manage pages (/beheren...) with the session a manage link opens (the token row id);
+    # /beheren/openen is the page without it.
+    manage_session = {"manage_token": manage_token_id}
     extras = {"submissions.thanks": {"submitted_reference": reference_a},
+              **{f"manage.{name}": manage_session
+                 for name in ("overview", "edit", "erase", "withdraw", "download")},
               "auth.second_factor": {"totp_user": user_ids["admin"]}}
 
     def session_for(role: str | None, endpoint: str) -> dict:
         data = dict(extras.get(endpoint, {}))
+        # the pending second step and enrolment expire (10 and 30 minutes): start them now
+        if endpoint == "auth.second_factor":
+            data["totp_started"] = int(time.time())
+        if endpoint == "auth.enrol_second_factor":
+            data.update(totp_enrol_user=user_ids["advisor"], totp_enrol_started=int(time.time()))
         if role:
             data.update({"_user_id": user_ids[role], "_fresh": True})
         return data
@@ -200,7 +224,7 @@ def test_every_get_route_is_checked_or_explained(site):
         "tests/a11y/test_axe.py or list them in NOT_PAGES:\n" + "\n".join(site["uncovered"]))
     endpoints = {e for e, _p, _r in site["pages"]}
     assert {"public.home", "submissions.submit", "public.initiatives",
-            "public.initiative"} <= endpoints
+            "public.initiative", "themes.index", "themes.theme"} <= endpoints
 
 
 def _check_pages(site, driver, request, audience: str, lang: str) -> None:

@@ -48,21 +48,16 @@ def totp_admin(app, make_user):
     return make_user("admin", email="admin@example.org")
 
 
-def test_admin_must_enrol_a_second_factor(client, totp_admin, db):
+def test_admin_without_second_factor_is_not_enrolled_at_login(client, totp_admin, db):
+    """Issue 17, item 6: whoever passes the password step may not set up the second factor;
+    that happens only after a set-password link (tests/auth/test_totp_hardening.py)."""
     response = attempt(client, "admin@example.org", DEFAULT_PASSWORD)
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/login/code")
-    assert client.get("/beheer/gebruikers").status_code == 302  # not logged in yet
-    page = client.get("/login/code").get_data(as_text=True)
-    secret = page.split("<code>")[1].split("</code>")[0]
-    wrong = csrf_post(client, "/login/code", {"code": "000000"}, token_page="/login/code")
-    assert wrong.status_code == 422
-    ok = csrf_post(client, "/login/code", {"code": pyotp.TOTP(secret).now()},
-                   token_page="/login/code")
-    assert ok.status_code == 302
-    assert client.get("/beheer/gebruikers").status_code == 200
+    assert response.status_code == 403
+    assert "Vraag een beheerder om een nieuwe link" in response.get_data(as_text=True)
+    assert client.get("/login/code").status_code == 302  # no pending second step
+    assert client.get("/beheer/gebruikers").status_code == 302  # not logged in
     db.session.expire_all()
-    assert db.session.get(User, totp_admin.id).totp_secret == secret
+    assert db.session.get(User, totp_admin.id).totp_secret is None
 
 
 def test_enrolled_user_needs_the_current_code(app, client, make_user):
