@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.auth",
     "tests.fixtures.browser",
     "tests.fixtures.postgres",
+    "tests.fixtures.redis_server",
 ]
 
 
@@ -57,7 +58,8 @@ def _session_app(database, tmp_path_factory) -> Iterator[Flask]:
     name, url = database
     if url == "sqlite-file":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url,
+                     DOCUMENT_CACHE_DIR=str(tmp_path_factory.mktemp("documents")))
     app.test_client_class = IsolatedClient
     with app.app_context():
         drop_everything()

@@ -54,10 +54,13 @@ def test_no_get_request_writes_data(app, client, login):
                                   actor=None)
     moderation.link_obstacle(published.obstacles[0], theme, actor=None)
     create_snapshot()
-    manage_path = issue_manage_link(published).split("localhost", 1)[1]
+    token = issue_manage_link(published).rsplit("#", 1)[1]
     db.session.commit()
-    urls = all_get_urls(app) + [manage_path, manage_path + "/bewerken",
-                                f"/moderatie/{published.id + 1}"]
+    # An old-style link (/beheren/<token>) opens the manage session; the pages after it
+    # are then requested with that session.
+    urls = [f"/beheren/{token}"] + all_get_urls(app) + [
+        "/beheren", "/beheren/bewerken", "/beheren/intrekken", "/beheren/gegevens-wissen",
+        f"/moderatie/{published.id + 1}"]
     staff = app.test_client()
     login(staff, "admin")
     tables = _tables()
@@ -71,4 +74,5 @@ def test_no_get_request_writes_data(app, client, login):
     # The check is not vacuous: these pages exist and show data.
     assert client.get(f"/initiatieven/{published.id}").status_code == 200
     assert staff.get(f"/moderatie/{published.id + 1}").status_code == 200
+    assert "Gepubliceerd" in client.get("/beheren/bewerken").get_data(as_text=True)
     assert db.session.execute(text("SELECT count(*) FROM duplicate_flag")).scalar() == 0

@@ -7,6 +7,7 @@ import os
 from registry.extensions import db
 from tests.dbs import database_urls
 from tests.fixtures.browser import CHROMEDRIVER, CHROMIUM, browser_missing
+from tests.redisserver import redis_binary, redis_url, wanted
 
 
 def test_postgresql_is_in_the_run_when_installed():
@@ -28,3 +29,26 @@ def test_browser_is_found_when_installed():
         assert browser_missing() is None
     else:
         assert "apt-get install" in browser_missing()
+
+
+def test_redis_is_in_the_run_when_installed():
+    available = bool(redis_binary() or os.environ.get("TEST_REDIS_URL"))
+    assert (redis_url() is not None) == (wanted() and available)
+    if redis_url():
+        import redis
+
+        assert redis.Redis.from_url(redis_url()).ping()
+
+
+def test_a_run_that_requires_every_part_fails_without_redis(monkeypatch):
+    """TEST_REQUIRE_PARTS=1 (.ci/run): no Redis is an error, not a skip."""
+    import pytest
+
+    from tests import redisserver
+    from tests.fixtures import redis_server
+
+    monkeypatch.setenv("TEST_REQUIRE_PARTS", "1")
+    monkeypatch.setitem(redisserver._state, "url", None)
+    monkeypatch.setitem(redisserver._state, "reason", "no Redis: install redis-server")
+    with pytest.raises(pytest.UsageError, match="Redis is not available"):
+        redis_server.pytest_collection_finish(None)

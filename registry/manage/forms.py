@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from registry.security.antispam import AntiSpamMixin
@@ -18,6 +18,19 @@ class RequestLinkForm(AntiSpamMixin, FlaskForm):
             Length(max=254, message=_l("Gebruik maximaal %(max)d tekens.")),
             Email(message=_l("Vul een geldig e-mailadres in, bijvoorbeeld naam@school.nl."),
                   check_deliverability=False),
+        ],
+    )
+
+
+class OpenManageForm(FlaskForm):
+    """The code of a manage link (the part after ``#``), posted by the page's script or
+    pasted by the contact; the whole link is accepted too (``tokens.code_from``)."""
+
+    code = StringField(
+        _l("Code uit de link"), filters=[strip_filter],
+        validators=[
+            DataRequired(message=_l("Plak de code uit de link in uw e-mail.")),
+            Length(max=2000, message=_l("Gebruik maximaal %(max)d tekens.")),
         ],
     )
 

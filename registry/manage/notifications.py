@@ -3,7 +3,7 @@ change: the confirmation link, a fresh manage link, the rejection with its reaso
 moderators' request for changes. The last three are receivers of ``registry.events``."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -50,7 +50,7 @@ def queue_confirmation_mail(initiative: Initiative) -> OutboxMessage:
         confirm_url=absolute_url("manage.confirm", token=confirmation_token(initiative)),
         manage_url=issue_manage_link(initiative),
         request_url=absolute_url("manage.request_link"),
-        days=CONFIRM_MAX_AGE // 86400,
+        days=CONFIRM_MAX_AGE // 86400, months=current_app.config["MANAGE_LINK_IDLE_MONTHS"],
     )
     return queue_mail(to=contact.email, subject=subject, body_text=body, kind="confirm",
                       initiative_id=initiative.id)
@@ -68,6 +68,7 @@ def queue_manage_link_mail(initiative: Initiative) -> OutboxMessage | None:
         initiative=initiative, contact=initiative.contact,
         manage_url=issue_manage_link(initiative),
         request_url=absolute_url("manage.request_link"),
+        months=current_app.config["MANAGE_LINK_IDLE_MONTHS"],
     )
     return queue_mail(to=address, subject=subject, body_text=body, kind="manage_link",
                       initiative_id=initiative.id)

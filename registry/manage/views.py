@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import wraps
 
 from flask import (
     Blueprint,
@@ -12,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -19,14 +21,16 @@ from flask_babel import gettext as _
 from registry.connect import services as connect
 from registry.extensions import db, limiter
 from registry.history.services import pending_revision
-from registry.manage import services
+from registry.manage import services, tokens
 from registry.manage.forms import (
     ActionForm,
     EraseForm,
+    OpenManageForm,
     RequestLinkForm,
     ResendConfirmationForm,
     WithdrawForm,
 )
+from registry.manage.models import ManageToken
 from registry.submissions.forms import EditInitiativeForm, form_to_data
 from registry.submissions.models import Initiative
 from registry.submissions.views import build_form, handle_row_actions
@@ -47,18 +51,12 @@ def _request_limit() -> str:
 
 @bp.after_request
 def _private_headers(response: Response) -> Response:
-    """Tokens are in these URLs: keep them out of Referer headers, caches and search engines."""
+    """Private pages (and confirmation tokens in URLs): keep them out of Referer headers,
+    caches and search engines."""
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
-
-
-def _initiative_or_404(token: str) -> Initiative:
-    initiative = services.initiative_for_manage_token(token)
-    if initiative is None:
-        abort(404)
-    return initiative
 
 
 def snapshot_to_formdata(content: dict) -> dict:
@@ -79,7 +77,8 @@ def snapshot_to_formdata(content: dict) -> dict:
         "obstacles": [
             {"obstacle_id": o["id"] or "", **{k: o[k] for k in (
                 "area", "title", "description", "rule", "severity", "status", "workaround",
-                "policy_ask")}, "visibility": o.get("visibility") or PUBLIC}
+                "policy_ask")}, "visibility": o.get("visibility") or PUBLIC,
+             "pilot_interest": bool(o.get("pilot_interest"))}
             for o in content["obstacles"]
         ],
     }
@@ -134,17 +133,112 @@ def request_link():
 
 
 # --------------------------------------------------------------------------- manage page
+# The mailed link is /beheren#<token>: the token never reaches the server in a request line
+# (registry.manage.tokens). The page posts it to /beheren/openen, the session keeps the id of
+# the token row, and every page below is token-less.
+
+def _problem_page(status: str):
+    """An expired or replaced manage link: say so and offer a new one (410)."""
+    return render_template("manage/link_problem.html", status=f"manage_{status}",
+                           months=current_app.config["MANAGE_LINK_IDLE_MONTHS"],
+                           request_form=RequestLinkForm(formdata=None)), 410
+
+
+def _open_page(notice: str | None = None, form: OpenManageForm | None = None, status=200):
+    return render_template("manage/open.html", form=form or OpenManageForm(formdata=None),
+                           notice=notice,
+                           months=current_app.config["MANAGE_LINK_IDLE_MONTHS"]), status
+
+
+def _notice(status: str) -> str | None:
+    """Why a manage session (or link) stopped working, for the page it lands on."""
+    if status == tokens.EXPIRED:
+        return _("Uw beheerlink is verlopen, omdat hij %(months)d maanden niet is gebruikt. "
+                 "Vraag een nieuwe link aan.",
+                 months=current_app.config["MANAGE_LINK_IDLE_MONTHS"])
+    if status == tokens.REVOKED:
+        return _("Er is een nieuwere beheerlink naar u gestuurd; alleen de nieuwste link "
+                 "werkt. Open uw aanmelding met de link uit de laatste e-mail.")
+    return None
+
+
+def _session_initiative() -> tuple[str, Initiative | None]:
+    """(status, initiative) of this browser's manage session; forgets a session whose link
+    no longer works."""
+    if tokens.SESSION_KEY not in session:
+        return tokens.INVALID, None
+    status, initiative = tokens.session_initiative(session.get(tokens.SESSION_KEY))
+    if initiative is None:
+        session.pop(tokens.SESSION_KEY, None)
+    return status, initiative
+
+
+def manage_session(view):
+    """Views of the manage session get its initiative as first argument; without a working
+    session they send the visitor to /beheren (where the mailed link is opened)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        status, initiative = _session_initiative()
+        if initiative is None:
+            flash(_notice(status)
+                  or _("Open uw aanmelding met de persoonlijke link uit uw e-mail."), "info")
+            return redirect(url_for("manage.overview"), code=303)
+        return view(initiative, *args, **kwargs)
+    return wrapper
+
+
+def _start_session(row: ManageToken):
+    session[tokens.SESSION_KEY] = row.id
+    db.session.commit()  # last_used_at
+    return redirect(url_for("manage.overview"), code=303)
+
+
+@bp.route("/beheren/openen", methods=["GET", "POST"])
+def open_link():
+    """The code of a manage link, posted by the page's script (from the URL fragment) or
+    pasted by the contact: start the manage session and go to the token-less page. A GET
+    shows the form (to open another entry, also without JavaScript)."""
+    form = OpenManageForm()
+    if request.method == "GET":
+        return _open_page()
+    if not form.validate_on_submit():
+        return _open_page(form=form, status=422)
+    status, row = tokens.manage_token_status(form.code.data or "")
+    if row is not None:
+        return _start_session(row)
+    if status in (tokens.EXPIRED, tokens.REVOKED):
+        return _problem_page(status)
+    form.code.errors = [_("Deze code werkt niet. Kopieer de volledige link of code uit de "
+                          "e-mail, of vraag een nieuwe link aan.")]
+    return _open_page(form=form, status=404)
+
+
 @bp.route("/beheren/<token>")
-def overview(token: str):
-    initiative = _initiative_or_404(token)
+def legacy_link(token: str):
+    """Links mailed before the token moved into the fragment: open the session and
+    redirect to the token-less page (the access log redacts this path: gunicorn.conf.py)."""
+    status, row = tokens.manage_token_status(token)
+    if row is not None:
+        return _start_session(row)
+    if status in (tokens.EXPIRED, tokens.REVOKED):
+        return _problem_page(status)
+    return render_template("manage/link_problem.html", status="invalid", form=None,
+                           request_form=RequestLinkForm(formdata=None)), 404
+
+
+@bp.route("/beheren")
+def overview():
+    status, initiative = _session_initiative()
+    if initiative is None:  # the mailed link lands here; its script posts the fragment
+        return _open_page(_notice(status))
     db.session.commit()  # last_used_at
     message_token = None
     if initiative.contact is not None and initiative.contact.erased_at is None:
         salt = connect.OPT_OUT_SALT if initiative.contact.accepts_messages else connect.OPT_IN_SALT
         message_token = connect.opt_out_token(initiative.contact, salt)
     return render_template(
-        "manage/overview.html", initiative=initiative, token=token, form=ActionForm(),
-        message_token=message_token,
+        "manage/overview.html", initiative=initiative, form=ActionForm(),
+        open_form=OpenManageForm(formdata=None), message_token=message_token,
         pending=pending_revision(initiative), state_label=STATE_LABELS.get(initiative.state),
         content=services.current_content(initiative), states=InitiativeState,
         obstacle_statuses=OBSTACLE_STATUSES,
@@ -152,18 +246,28 @@ def overview(token: str):
     )
 
 
-@bp.route("/beheren/<token>/bewerken", methods=["GET", "POST"])
-def edit(token: str):
-    initiative = _initiative_or_404(token)
+@bp.route("/beheren/sluiten", methods=["POST"])
+def close():
+    """End the manage session in this browser (the link itself keeps working)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    session.pop(tokens.SESSION_KEY, None)
+    flash(_("U bent afgemeld. Open uw aanmelding opnieuw met de link uit uw e-mail."), "info")
+    return redirect(url_for("manage.overview"), code=303)
+
+
+@bp.route("/beheren/bewerken", methods=["GET", "POST"])
+@manage_session
+def edit(initiative: Initiative):
     if not services.editable(initiative):
         flash(_("Een ingetrokken aanmelding kunt u niet meer wijzigen."), "info")
-        return redirect(url_for("manage.overview", token=token))
+        return redirect(url_for("manage.overview"))
     if request.method == "POST":
         form = build_form(EditInitiativeForm)
         focus = handle_row_actions(form)
         if focus is not None:
             return render_template("manage/edit.html", form=form, focus=focus,
-                                   initiative=initiative, token=token)
+                                   initiative=initiative)
         if form.validate():
             hidden_before = {o.id for o in initiative.obstacles if o.visibility != PUBLIC}
             outcome = services.submit_edit(
@@ -178,17 +282,17 @@ def edit(token: str):
                         "dan blijft de gepubliceerde versie zichtbaar."), "success")
             else:
                 flash(_("Uw wijzigingen zijn opgeslagen."), "success")
-            return redirect(url_for("manage.overview", token=token))
-        return render_template("manage/edit.html", form=form, initiative=initiative,
-                               token=token), 422
+            return redirect(url_for("manage.overview"))
+        return render_template("manage/edit.html", form=form, initiative=initiative), 422
+    db.session.commit()  # last_used_at
     form = build_form(EditInitiativeForm,
                       data=snapshot_to_formdata(services.current_content(initiative)))
-    return render_template("manage/edit.html", form=form, initiative=initiative, token=token)
+    return render_template("manage/edit.html", form=form, initiative=initiative)
 
 
-@bp.route("/beheren/<token>/knelpunten/<int:obstacle_id>/opgelost", methods=["POST"])
-def solve_obstacle(token: str, obstacle_id: int):
-    initiative = _initiative_or_404(token)
+@bp.route("/beheren/knelpunten/<int:obstacle_id>/opgelost", methods=["POST"])
+@manage_session
+def solve_obstacle(initiative: Initiative, obstacle_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if not services.editable(initiative):
@@ -202,14 +306,14 @@ def solve_obstacle(token: str, obstacle_id: int):
                 "wijziging goed voordat die zichtbaar wordt."), "success")
     else:
         flash(_("Het knelpunt is als opgelost gemarkeerd."), "success")
-    return redirect(url_for("manage.overview", token=token))
+    return redirect(url_for("manage.overview"))
 
 
-@bp.route("/beheren/<token>/knelpunten/<int:obstacle_id>/zichtbaarheid", methods=["POST"])
-def obstacle_visibility(token: str, obstacle_id: int):
+@bp.route("/beheren/knelpunten/<int:obstacle_id>/zichtbaarheid", methods=["POST"])
+@manage_session
+def obstacle_visibility(initiative: Initiative, obstacle_id: int):
     """Make one obstacle confidential (at once) or public again (an edit, moderated when
     the entry is published)."""
-    initiative = _initiative_or_404(token)
     if not ActionForm().validate_on_submit():
         abort(400)
     visibility = request.form.get("visibility", "")
@@ -229,15 +333,15 @@ def obstacle_visibility(token: str, obstacle_id: int):
                 "eerst goed; tot dan blijft het knelpunt vertrouwelijk."), "success")
     else:
         flash(_("Het knelpunt is nu openbaar."), "success")
-    return redirect(url_for("manage.overview", token=token))
+    return redirect(url_for("manage.overview"))
 
 
-@bp.route("/beheren/<token>/intrekken", methods=["GET", "POST"])
-def withdraw(token: str):
-    initiative = _initiative_or_404(token)
+@bp.route("/beheren/intrekken", methods=["GET", "POST"])
+@manage_session
+def withdraw(initiative: Initiative):
     if initiative.state == InitiativeState.WITHDRAWN:
         flash(_("Deze aanmelding is al ingetrokken."), "info")
-        return redirect(url_for("manage.overview", token=token))
+        return redirect(url_for("manage.overview"))
     form = WithdrawForm()
     if request.method == "POST":
         if form.validate_on_submit():
@@ -245,15 +349,15 @@ def withdraw(token: str):
             db.session.commit()
             flash(_("Uw aanmelding is ingetrokken en is niet meer zichtbaar in het register."),
                   "success")
-            return redirect(url_for("manage.overview", token=token))
-        return render_template("manage/withdraw.html", form=form, initiative=initiative,
-                               token=token), 422
-    return render_template("manage/withdraw.html", form=form, initiative=initiative, token=token)
+            return redirect(url_for("manage.overview"))
+        return render_template("manage/withdraw.html", form=form, initiative=initiative), 422
+    db.session.commit()  # last_used_at
+    return render_template("manage/withdraw.html", form=form, initiative=initiative)
 
 
-@bp.route("/beheren/<token>/mijn-gegevens.json")
-def download(token: str):
-    initiative = _initiative_or_404(token)
+@bp.route("/beheren/mijn-gegevens.json")
+@manage_session
+def download(initiative: Initiative):
     data = services.personal_data_export(initiative)
     db.session.commit()
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
@@ -262,26 +366,27 @@ def download(token: str):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@bp.route("/beheren/<token>/gegevens-wissen", methods=["GET", "POST"])
-def erase(token: str):
-    initiative = _initiative_or_404(token)
+@bp.route("/beheren/gegevens-wissen", methods=["GET", "POST"])
+@manage_session
+def erase(initiative: Initiative):
     contact = initiative.contact
     if contact is not None and contact.erased_at is not None:
         flash(_("Uw contactgegevens zijn al gewist."), "info")
-        return redirect(url_for("manage.overview", token=token))
+        return redirect(url_for("manage.overview"))
     form = EraseForm()
     if request.method == "POST":
         if form.validate_on_submit():
             deleted = services.erase_contact(initiative)
             db.session.commit()
             if deleted:
+                session.pop(tokens.SESSION_KEY, None)  # the entry and its links are gone
                 return redirect(url_for("manage.erased"))
             flash(_("Uw contactgegevens zijn gewist. Het geanonimiseerde initiatief blijft in "
                     "het register staan."), "success")
-            return redirect(url_for("manage.overview", token=token))
-        return render_template("manage/erase.html", form=form, initiative=initiative,
-                               token=token), 422
-    return render_template("manage/erase.html", form=form, initiative=initiative, token=token)
+            return redirect(url_for("manage.overview"))
+        return render_template("manage/erase.html", form=form, initiative=initiative), 422
+    db.session.commit()  # last_used_at
+    return render_template("manage/erase.html", form=form, initiative=initiative)
 
 
 @bp.route("/beheren/gewist")

@@ -1,13 +1,15 @@
 """Helpers for the submitter-side tests: submit through the real form, publish, public pages."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy import select
 
 from registry.database import utcnow
 from registry.extensions import db
 from registry.submissions.models import Initiative
 from registry.taxonomy.constants import InitiativeState
-from tests.conftest import csrf_token_from
+from tests.conftest import _CSRF, csrf_token_from
 from tests.factories import form_post
 
 # Every public page, export and API listing an initiative could show up in.
@@ -52,3 +54,22 @@ def public_texts(client, initiative_id: int) -> dict[str, str]:
         assert response.status_code in (200, 404), (url, response.status_code)
         texts[url] = response.get_data(as_text=True) if response.status_code == 200 else ""
     return texts
+
+
+def open_manage_link(client, url: str) -> str:
+    """Follow a mailed manage link (``.../beheren#<token>``) as a browser with JavaScript does:
+    GET /beheren (a browser never sends the fragment), then post the fragment with the page's
+    form (manage-open.js). Returns the token-less manage page, "/beheren"."""
+    parts = urlsplit(url)
+    assert parts.path == "/beheren", url
+    assert parts.fragment, url
+    page = client.get(parts.path)
+    assert page.status_code == 200, page.status_code
+    found = _CSRF.search(page.get_data(as_text=True))
+    data = {"code": parts.fragment}
+    if found:
+        data["csrf_token"] = found.group(1) or found.group(2)
+    response = client.post("/beheren/openen", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    assert urlsplit(response.headers["Location"]).path == "/beheren"
+    return "/beheren"

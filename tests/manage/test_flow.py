@@ -16,8 +16,15 @@ from registry.manage.models import ManageToken
 from registry.manage.services import hash_token
 from registry.submissions.models import Contact, Initiative
 from registry.taxonomy.constants import InitiativeState
+from tests.conftest import csrf_token_from
 from tests.fixtures.mail import confirm_link, manage_link, message_text, path_of
-from tests.manage.helpers import post_with_csrf, public_texts, publish, submit
+from tests.manage.helpers import (
+    open_manage_link,
+    post_with_csrf,
+    public_texts,
+    publish,
+    submit,
+)
 
 EMAIL = "anne@example.org"
 
@@ -60,7 +67,7 @@ def test_contact_submits_confirms_updates_and_erases(csrf_client, smtp_server):
         as_text=True)
 
     # Weeks later, through the manage link from the same mail.
-    manage = path_of(manage_link(mail))
+    manage = open_manage_link(client, manage_link(mail))
     page = client.get(manage)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -190,7 +197,8 @@ def test_thank_you_page_explains_the_manage_link(csrf_client, smtp_server):
 def test_manage_token_is_not_stored_in_clear(csrf_client, smtp_server):
     submit(csrf_client)
     url = manage_link(smtp_server.last(to=EMAIL))
-    token = url.rsplit("/", 1)[1]
+    token = url.rsplit("#", 1)[1]
+    assert "/beheren#" in url  # in the fragment: a browser never sends it to the server
     stored = db.session.scalars(select(ManageToken)).one()
     assert stored.token_hash == hash_token(token) != token
     # The token appears in no column of any table (the mail body is only in the outbox
@@ -200,11 +208,21 @@ def test_manage_token_is_not_stored_in_clear(csrf_client, smtp_server):
             continue
         for row in db.session.execute(table.select()):
             assert token not in repr(tuple(row)), table.name
-    assert csrf_client.get(path_of(url)).status_code == 200
-    assert csrf_client.get(path_of(url)[:-1] + "x").status_code == 404
-    response = csrf_client.get(path_of(url))
+    assert open_manage_link(csrf_client, url) == "/beheren"
+    response = csrf_client.get("/beheren")
+    assert response.status_code == 200
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response.headers["Cache-Control"]
+    # The session cookie holds the id of the token row, never the token itself.
+    cookie = csrf_client.get_cookie("session")
+    assert cookie is not None
+    assert token not in cookie.value
+    tampered = token[:-1] + ("x" if token[-1] != "x" else "y")
+    page = csrf_client.get("/beheren")
+    response = csrf_client.post("/beheren/openen", data={
+        "code": tampered, "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    assert response.status_code == 404
+    assert "Deze code werkt niet" in response.get_data(as_text=True)
 
 
 def test_new_link_request_answers_the_same_for_unknown_addresses(csrf_client, smtp_server):
@@ -220,7 +238,8 @@ def test_new_link_request_answers_the_same_for_unknown_addresses(csrf_client, sm
     assert len(smtp_server.messages) == 1
     mail = smtp_server.last(to=EMAIL)
     assert "beheerlink" in mail["Subject"]
-    assert csrf_client.get(path_of(manage_link(mail))).status_code == 200
+    assert open_manage_link(csrf_client, manage_link(mail)) == "/beheren"
+    assert initiative.reference in csrf_client.get("/beheren").get_data(as_text=True)
 
 
 def test_new_link_request_validates_the_address(csrf_client):

@@ -8,7 +8,7 @@ from registry.extensions import db
 from registry.moderation.models import DuplicateFlag
 from registry.submissions.models import Contact
 from tests.fixtures.mail import confirm_link, manage_link, path_of
-from tests.manage.helpers import post_with_csrf, publish, submit
+from tests.manage.helpers import open_manage_link, post_with_csrf, publish, submit
 
 
 def test_confirming_flags_a_likely_duplicate_for_the_moderators(csrf_client, smtp_server):
@@ -33,7 +33,7 @@ def test_opt_in_for_messages_on_the_form_is_stored(csrf_client, smtp_server):
 def test_manage_page_switches_relayed_messages_on_and_off(csrf_client, smtp_server):
     initiative = submit(csrf_client)
     publish(initiative)
-    manage = path_of(manage_link(smtp_server.last()))
+    manage = open_manage_link(csrf_client, manage_link(smtp_server.last()))
     html = csrf_client.get(manage).get_data(as_text=True)
     assert "Berichten van andere scholen ontvangen" in html
     opt_in = next(part.split('"')[0] for part in html.split('href="')[1:]

@@ -18,14 +18,14 @@ from registry.manage.services import issue_manage_link
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
 from registry.taxonomy.constants import InitiativeState
 from tests.factories import make_initiative
-from tests.fixtures.mail import path_of
-from tests.manage.helpers import post_with_csrf, public_texts
+from tests.manage.helpers import open_manage_link, post_with_csrf, public_texts
 
 
-def manage_url(initiative) -> str:
+def manage_url(initiative, client) -> str:
+    """Open a new manage link of ``initiative`` in ``client``; the token-less manage page."""
     url = issue_manage_link(initiative)
     db.session.commit()
-    return path_of(url)
+    return open_manage_link(client, url)
 
 
 def edit_form_data(client, url: str, **changes) -> dict:
@@ -36,7 +36,7 @@ def edit_form_data(client, url: str, **changes) -> dict:
     data: dict[str, str] = {}
     for tag in re.findall(r"<input[^>]*>", html):
         found = re.search(r'name="([^"]+)"[^>]*?value="([^"]*)"', tag)
-        if found and ('type="radio"' not in tag or " checked" in tag):
+        if found and (not re.search(r'type="(radio|checkbox)"', tag) or " checked" in tag):
             data[found.group(1)] = found.group(2)
     for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', html,
                                   re.S):
@@ -59,7 +59,7 @@ def published(app):
 
 
 def test_edit_of_published_entry_waits_for_moderation(csrf_client, published):
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     data = edit_form_data(csrf_client, url, title="Talentroute Noord en Zuid",
                           **{"obstacles-0-status": "opgelost"})
     response = csrf_client.post(f"{url}/bewerken", data=data, follow_redirects=True)
@@ -92,7 +92,7 @@ def test_edit_of_published_entry_waits_for_moderation(csrf_client, published):
 
 
 def test_discarded_revision_leaves_the_entry_alone(csrf_client, published):
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     csrf_client.post(f"{url}/bewerken",
                      data=edit_form_data(csrf_client, url, title="Iets anders"))
     revision = pending_revision(published)
@@ -104,7 +104,7 @@ def test_discarded_revision_leaves_the_entry_alone(csrf_client, published):
 
 def test_edit_of_unpublished_entry_applies_at_once_and_adds_obstacle(csrf_client, app):
     initiative = make_initiative(state=InitiativeState.PENDING)
-    url = manage_url(initiative)
+    url = manage_url(initiative, csrf_client)
     data = edit_form_data(csrf_client, url, summary="Nieuwe samenvatting.", **{
         "obstacles-1-area": "valideren", "obstacles-1-title": "EVC duurt te lang",
         "obstacles-1-description": "Maanden wachten.", "obstacles-1-severity": "2",
@@ -124,7 +124,7 @@ def test_edit_of_unpublished_entry_applies_at_once_and_adds_obstacle(csrf_client
 
 
 def test_invalid_edit_keeps_typed_values(csrf_client, published):
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     data = edit_form_data(csrf_client, url, title="", summary="Mijn nieuwe tekst")
     response = csrf_client.post(f"{url}/bewerken", data=data)
     assert response.status_code == 422
@@ -138,7 +138,7 @@ def test_withdraw_removes_entry_from_every_public_page_and_export(csrf_client, p
     before = public_texts(csrf_client, published.id)
     assert "Talentroute Noord" in before["/initiatieven"]
     assert "Talentroute Noord" in before[f"/initiatieven/{published.id}"]
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     response = post_with_csrf(csrf_client, f"{url}/intrekken", f"{url}/intrekken",
                               {"reason": "Project gestopt"})
     assert response.status_code == 422  # the checkbox is required
@@ -158,7 +158,7 @@ def test_withdraw_removes_entry_from_every_public_page_and_export(csrf_client, p
 
 
 def test_download_contains_everything_stored_about_the_contact(csrf_client, published):
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     response = csrf_client.get(f"{url}/mijn-gegevens.json")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -182,7 +182,7 @@ def test_erase_published_keeps_anonymous_entry_without_name(csrf_client, app):
     db.session.commit()
     assert "Bram Jansen" in csrf_client.get(f"/initiatieven/{initiative.id}").get_data(
         as_text=True)  # published with consent
-    url = manage_url(initiative)
+    url = manage_url(initiative, csrf_client)
     response = post_with_csrf(csrf_client, f"{url}/gegevens-wissen", f"{url}/gegevens-wissen",
                               {"confirm": "y"})
     assert response.status_code == 302
@@ -203,7 +203,7 @@ def test_erase_published_keeps_anonymous_entry_without_name(csrf_client, app):
 def test_erase_unpublished_entry_deletes_it_completely(csrf_client, app):
     initiative = make_initiative(state=InitiativeState.PENDING)
     initiative_id = initiative.id
-    url = manage_url(initiative)
+    url = manage_url(initiative, csrf_client)
     response = post_with_csrf(csrf_client, f"{url}/gegevens-wissen", f"{url}/gegevens-wissen",
                               {"confirm": "y"}, follow_redirects=True)
     assert response.status_code == 200
@@ -211,7 +211,9 @@ def test_erase_unpublished_entry_deletes_it_completely(csrf_client, app):
     for model in (Initiative, Contact, Obstacle, ManageToken, Revision, Organisation):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
     assert db.session.get(Initiative, initiative_id) is None
-    assert csrf_client.get(url).status_code == 404
+    # The link is gone with the entry: /beheren only offers to open a link.
+    assert 'name="code"' in csrf_client.get(url).get_data(as_text=True)
+    assert csrf_client.get(f"{url}/bewerken").status_code == 303
 
 
 def test_purge_unconfirmed_deletes_only_old_unconfirmed(runner, app):
@@ -236,6 +238,6 @@ def test_purge_unconfirmed_deletes_only_old_unconfirmed(runner, app):
 
 def test_withdrawn_entry_cannot_be_edited(csrf_client, app):
     initiative = make_initiative(state=InitiativeState.WITHDRAWN)
-    url = manage_url(initiative)
+    url = manage_url(initiative, csrf_client)
     response = csrf_client.get(f"{url}/bewerken", follow_redirects=True)
     assert "kunt u niet meer wijzigen" in response.get_data(as_text=True)

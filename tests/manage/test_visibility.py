@@ -18,7 +18,7 @@ from registry.submissions.services import ObstacleData
 from registry.taxonomy.constants import InitiativeState
 from tests.conftest import csrf_token_from
 from tests.factories import make_initiative
-from tests.fixtures.mail import path_of
+from tests.manage.helpers import open_manage_link
 
 TITLE = "Examens alleen in juni"
 WORKAROUND = "Wij plannen een extra examenweek in januari"
@@ -38,10 +38,11 @@ def published(app):
                            obstacles=[obstacle_data()])
 
 
-def manage_url(initiative) -> str:
+def manage_url(initiative, client) -> str:
+    """Open a new manage link of ``initiative`` in ``client``; the token-less manage page."""
     url = issue_manage_link(initiative)
     db.session.commit()
-    return path_of(url)
+    return open_manage_link(client, url)
 
 
 def switch(client, url: str, obstacle_id: int, visibility: str, **kwargs):
@@ -52,7 +53,8 @@ def switch(client, url: str, obstacle_id: int, visibility: str, **kwargs):
 
 
 def edit_form_data(client, url: str, **changes) -> dict:
-    """What a browser posts from the edit form: text fields, chosen options, checked radios."""
+    """What a browser posts from the edit form: text fields, chosen options, checked radios
+    and checkboxes."""
     html = client.get(f"{url}/bewerken").get_data(as_text=True)
     data: dict[str, str] = {}
     for tag in re.findall(r"<input[^>]*>", html):
@@ -60,7 +62,7 @@ def edit_form_data(client, url: str, **changes) -> dict:
         value = re.search(r'value="([^"]*)"', tag)
         if not name or "__INDEX__" in name.group(1):
             continue
-        if 'type="radio"' in tag and " checked" not in tag:
+        if ('type="radio"' in tag or 'type="checkbox"' in tag) and " checked" not in tag:
             continue
         data[name.group(1)] = value.group(1) if value else ""
     for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>',
@@ -102,7 +104,7 @@ def audit_events() -> list[dict]:
 
 # --------------------------------------------------------------------------- overview
 def test_overview_shows_the_visibility_and_a_button_to_change_it(csrf_client, published):
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     obstacle_id = published.obstacles[0].id
     html = csrf_client.get(url).get_data(as_text=True)
     assert 'data-visibility="public">Openbaar</td>' in html
@@ -127,7 +129,7 @@ def test_confidential_is_immediate_on_a_published_entry_and_reaches_the_snapshot
     assert TITLE in page
     assert WORKAROUND in page
     assert TITLE in csrf_client.get(snapshot_export).get_data(as_text=True)
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
 
     response = switch(csrf_client, url, obstacle_id, "confidential", follow_redirects=True)
 
@@ -159,7 +161,7 @@ def test_the_edit_form_applies_confidential_at_once_and_proposes_the_rest(
     obstacle_id = published.obstacles[0].id
     create_snapshot()
     db.session.commit()
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     data = edit_form_data(csrf_client, url, title="Leerroute Oost en West",
                           **{"obstacles-0-visibility": "confidential"})
     assert data["obstacles-0-obstacle_id"] == str(obstacle_id)
@@ -186,7 +188,7 @@ def test_the_edit_form_applies_confidential_at_once_and_proposes_the_rest(
 def test_an_edit_that_only_makes_an_obstacle_confidential_needs_no_moderator(
         csrf_client, published):
     obstacle_id = published.obstacles[0].id
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     data = edit_form_data(csrf_client, url, **{"obstacles-0-visibility": "confidential"})
     response = csrf_client.post(f"{url}/bewerken", data=data, follow_redirects=True)
     assert "Uw wijzigingen zijn opgeslagen." in response.get_data(as_text=True)
@@ -197,7 +199,7 @@ def test_an_edit_that_only_makes_an_obstacle_confidential_needs_no_moderator(
 
 
 def test_the_edit_form_shows_the_stored_choice(csrf_client, published):
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     switch(csrf_client, url, published.obstacles[0].id, "confidential")
     html = csrf_client.get(f"{url}/bewerken").get_data(as_text=True)
     assert re.search(r'<input [^>]*checked id="obstacles-0-visibility-1" '
@@ -209,7 +211,7 @@ def test_the_edit_form_shows_the_stored_choice(csrf_client, published):
 
 def test_a_pending_proposal_does_not_undo_a_later_confidential_switch(csrf_client, published):
     obstacle_id = published.obstacles[0].id
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     # first an ordinary edit (obstacle still public in it), waiting for a moderator
     csrf_client.post(f"{url}/bewerken",
                      data=edit_form_data(csrf_client, url, summary="Een nieuwe samenvatting."))
@@ -237,7 +239,7 @@ def test_a_pending_proposal_does_not_undo_a_later_confidential_switch(csrf_clien
 # --------------------------------------------------------------------------- public again
 def test_public_again_on_a_published_entry_waits_for_a_moderator(csrf_client, published):
     obstacle_id = published.obstacles[0].id
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     switch(csrf_client, url, obstacle_id, "confidential")
     html = csrf_client.get(url).get_data(as_text=True)
     assert "Openbaar maken" in html
@@ -275,7 +277,7 @@ def test_public_again_on_a_published_entry_waits_for_a_moderator(csrf_client, pu
 
 def test_keeping_it_confidential_after_all_drops_the_empty_proposal(csrf_client, published):
     obstacle_id = published.obstacles[0].id
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     switch(csrf_client, url, obstacle_id, "confidential")
     switch(csrf_client, url, obstacle_id, "public")
     assert pending_revision(published) is not None
@@ -291,7 +293,7 @@ def test_keeping_it_confidential_after_all_drops_the_empty_proposal(csrf_client,
 def test_an_unpublished_entry_changes_both_ways_at_once(csrf_client, app):
     initiative = make_initiative(state=InitiativeState.PENDING, obstacles=[obstacle_data()])
     obstacle_id = initiative.obstacles[0].id
-    url = manage_url(initiative)
+    url = manage_url(initiative, csrf_client)
     html = csrf_client.get(url).get_data(as_text=True)
     assert "Weer openbaar maken is een wijziging" not in html
 
@@ -310,7 +312,7 @@ def test_an_unpublished_entry_changes_both_ways_at_once(csrf_client, app):
 def test_only_a_post_with_its_csrf_token_and_a_known_value_changes_anything(
         csrf_client, published):
     obstacle_id = published.obstacles[0].id
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     action = f"{url}/knelpunten/{obstacle_id}/zichtbaarheid"
     assert csrf_client.get(action).status_code == 405
     assert csrf_client.post(action, data={"visibility": "confidential"}).status_code == 400
@@ -324,7 +326,7 @@ def test_only_a_post_with_its_csrf_token_and_a_known_value_changes_anything(
 
 def test_an_unknown_obstacle_or_link_is_not_found(csrf_client, published):
     other = make_initiative(state=InitiativeState.PUBLISHED, postcode="9711 AA")
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     for obstacle_id in (other.obstacles[0].id, 999999):
         for visibility in ("confidential", "public"):
             assert switch(csrf_client, url, obstacle_id, visibility).status_code == 404
@@ -339,7 +341,7 @@ def test_an_unknown_obstacle_or_link_is_not_found(csrf_client, published):
 
 def test_a_withdrawn_entry_cannot_be_changed(csrf_client, published):
     obstacle_id = published.obstacles[0].id
-    url = manage_url(published)
+    url = manage_url(published, csrf_client)
     token = csrf_token_from(csrf_client.get(url).get_data(as_text=True))
     published.state = InitiativeState.WITHDRAWN
     db.session.commit()
