@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from registry.exports.xlsx import XlsxBook
 from registry.published.filters import InitiativeFilter
-from registry.summary.services import Tally, theme_category, themes_in_scope
+from registry.summary.services import Tally, theme_origin_groups, themes_in_scope
 from registry.taxonomy.services import Taxonomy
 
 
@@ -182,11 +182,15 @@ THEME_COLUMNS = [
        "Niveaus: wet, amvb, ministeriele_regeling, toezicht, sectorafspraak, bestuur.",
        "Levels: wet (act), amvb (order in council), ministeriele_regeling, toezicht "
        "(inspection), sectorafspraak (sector agreement), bestuur (board/school).", 20),
-    _c("categorie", TEXT, "Wat is nodig", "What is needed",
-       "regelgeving (wetswijziging nodig), afspraken (toezicht/sector), school (informatie "
-       "of wijziging bij school/bestuur), onbekend.",
-       "regelgeving (change of law needed), afspraken (inspection/sector), school "
-       "(information or a change at the school/board), onbekend (unknown).", 12),
+    _c("herkomst", TEXT, "Wat is nodig", "What is needed",
+       "Herkomst van de regels, per groep, gescheiden door komma's: regelgeving "
+       "(wet/AMvB/ministeriële regeling: wijziging van wet- of regelgeving nodig), "
+       "toezicht_sector (toezicht/sectorafspraak), school (bestuur: informatie of wijziging "
+       "bij school/bestuur), onbekend. Meer dan één groep: gemengd.",
+       "Origin of the rules, per group, separated by commas: regelgeving (act/order in "
+       "council/ministerial regulation: a change of law or regulation is needed), "
+       "toezicht_sector (inspection/sector agreement), school (board: information or a "
+       "change at the school/board), onbekend (unknown). More than one group: mixed.", 16),
     _c("bronnen", URL, "Bronnen", "Sources", "Links naar de bronnen van de regels.",
        "Links to the sources of the rules.", 35),
     _c("aantal_knelpunten", INT, "Meldingen", "Reports", "Aantal knelpuntmeldingen.",
@@ -359,7 +363,7 @@ def theme_rows_from(tallies: ThemeTallies, flt: InitiativeFilter, tax: Taxonomy,
             "beschrijving": theme["description"],
             "regels": " | ".join(f"{r['title']} [{r['level']}]" for r in theme["rules"]),
             "regelniveaus": ",".join(dict.fromkeys(r["level"] for r in theme["rules"])),
-            "categorie": theme_category(theme),
+            "herkomst": ",".join(theme_origin_groups(theme)),
             "bronnen": " ".join(r["source_url"] for r in theme["rules"] if r["source_url"]),
             "aantal_knelpunten": counts["obstacles"] if counts else 0,
             "aantal_initiatieven": counts["initiatives"] if counts else 0,

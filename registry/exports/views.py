@@ -11,11 +11,12 @@ from flask import (
     request,
     send_file,
     stream_with_context,
-    url_for,
 )
 from flask_login import current_user
 
 from registry.auth.decorators import role_required
+from registry.documents import Rendered, request_filter
+from registry.documents import serve as serve_document
 from registry.exports import datasets, services
 from registry.exports.forms import ContactExportForm
 from registry.extensions import db
@@ -27,24 +28,30 @@ from registry.published.web import (
     detail_link,
 )
 from registry.taxonomy.services import current as current_taxonomy
+from registry.urls import absolute_url
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 
 
+def _headers(meta: dict) -> dict[str, str]:
+    """Where the data of an export comes from."""
+    if "source" not in meta:
+        return {}
+    return {
+        "X-Data-Source": meta["source"] + (f" {meta['snapshot']}" if meta["snapshot"] else ""),
+        "X-Data-Date": meta["data_date"] or "",
+        "X-Data-Filter": quote(meta["filter"], safe="=;+,"),
+    }
+
+
 def _send(export: datasets.Export) -> Response:
-    """The export as a download, saying where its data comes from."""
-    meta = export.meta
+    """The export as a download, saying where its data comes from (not kept: the contact
+    export)."""
     headers = {
         "Content-Disposition": f"attachment; filename=\"{export.name}\"",
         "Cache-Control": "no-store",
+        **_headers(export.meta),
     }
-    if "source" in meta:
-        headers.update({
-            "X-Data-Source": meta["source"] + (f" {meta['snapshot']}" if meta["snapshot"]
-                                               else ""),
-            "X-Data-Date": meta["data_date"] or "",
-            "X-Data-Filter": quote(meta["filter"], safe="=;+,"),
-        })
     if export.file is not None:
         response = send_file(export.file, mimetype=export.mimetype, as_attachment=True,
                              download_name=export.name)
@@ -57,17 +64,26 @@ def _send(export: datasets.Export) -> Response:
 
 @bp.route("/<any(initiatieven, knelpunten, themas):dataset>.<any(csv, xlsx, json, geojson):fmt>")
 def export(dataset: str, fmt: str):
-    flt = current_filter()
+    """A dataset as a file: rendered once per canonical filter and data version, kept for
+    every worker (``registry.documents``); unknown parameters are refused."""
+    flt = request_filter(extra=("sep",) if fmt == "csv" else ())
     src = current_source()
-    meta = {**src.meta(flt), "dataset": dataset,
-            "reports": "public",
-            "withdrawn_since": (withdrawn_since(src.snapshot) if src.snapshot is not None
-                                else 0),
-            "dictionary": url_for("exports.dictionary", _external=True),
-            "licence": "CC BY 4.0"}
     sep = ";" if request.args.get("sep") in (";", "semicolon", "puntkomma") else ","
-    return _send(datasets.export_dataset(
-        dataset, fmt, src, flt, current_taxonomy(), link=detail_link(), meta=meta, sep=sep))
+
+    def render() -> Rendered:
+        meta = {**src.meta(flt), "dataset": dataset,
+                "reports": "public",
+                "withdrawn_since": (withdrawn_since(src.snapshot) if src.snapshot is not None
+                                    else 0),
+                "dictionary": absolute_url("exports.dictionary"),
+                "licence": "CC BY 4.0"}
+        out = datasets.export_dataset(dataset, fmt, src, flt, current_taxonomy(),
+                                      link=detail_link(), meta=meta, sep=sep)
+        return Rendered(out.name, out.mimetype, _headers(out.meta), chunks=out.chunks,
+                        file=out.file)
+
+    return serve_document(f"export-{dataset}", fmt, flt, src, render,
+                          extra={"sep": sep} if fmt == "csv" else None)
 
 
 @bp.route("/")

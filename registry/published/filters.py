@@ -9,7 +9,8 @@ read path selects through ``InitiativeFilter.where`` (initiatives) and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import json
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
@@ -122,6 +123,17 @@ class InitiativeFilter:
             elif value:
                 out[f.name] = str(value)
         return out
+
+    def canonical(self) -> InitiativeFilter:
+        """The same selection in one spelling: ``q`` folded as the search folds it (case,
+        accents, spacing), ``min_level`` only with a dimension. Equal selections give equal
+        canonical filters, whatever the order or spelling of the query parameters."""
+        return replace(self, q=fold(self.q),
+                       min_level=self.min_level if self.dimension else 1)
+
+    def cache_key(self) -> str:
+        """A string that names the selection (for caches of rendered documents)."""
+        return json.dumps(self.canonical().to_args(), sort_keys=True, ensure_ascii=False)
 
     def describe(self) -> str:
         """A short machine-readable description, e.g. for file names and metadata."""

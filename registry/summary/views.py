@@ -18,6 +18,8 @@ from sqlalchemy import select
 from registry.audit.services import record
 from registry.auth.decorators import role_required
 from registry.cache import cached_page
+from registry.documents import Rendered, request_filter
+from registry.documents import serve as serve_document
 from registry.exports.services import file_name
 from registry.extensions import db
 from registry.moderation.models import Theme
@@ -71,22 +73,28 @@ def _extras(data: dict) -> dict:
 
 @bp.route("/knelpuntenoverzicht.<any(docx, pdf, xlsx):fmt>")
 def download(fmt: str):
-    flt, data = _summary()
-    title = _("Knelpuntenoverzicht gepersonaliseerd leren")
-    if fmt == "docx":
-        body = documents.to_docx(data, title=title, link=detail_link())
-    elif fmt == "pdf":
-        html = render_template("summary/report.html", s=data, flt=flt, title=title,
-                               link=detail_link(),
-                               method=documents.method_paragraphs(data), **_extras(data))
-        body = documents.to_pdf(html, base_url=request.url_root)
-    else:
-        body = documents.to_xlsx(data)
-    name = file_name("knelpuntenoverzicht", data["meta"], fmt)
-    return Response(body, mimetype=MIMETYPES[fmt], headers={
-        "Content-Disposition": f"attachment; filename=\"{name}\"",
-        "Cache-Control": "no-store",
-    })
+    """The summary as a document: rendered once per canonical filter and data version, kept
+    for every worker (``registry.documents``); unknown parameters are refused."""
+    flt = request_filter()
+    src = current_source()
+
+    def render() -> Rendered:
+        data = services.compute_summary(flt, src, exact=sees_exact_figures())
+        title = _("Knelpuntenoverzicht gepersonaliseerd leren")
+        if fmt == "docx":
+            body = documents.to_docx(data, title=title, link=detail_link())
+        elif fmt == "pdf":
+            html = render_template("summary/report.html", s=data, flt=flt, title=title,
+                                   link=detail_link(),
+                                   method=documents.method_paragraphs(data), **_extras(data))
+            # links resolve under BASE_URL, never the request's Host header (issue 17)
+            body = documents.to_pdf(html, base_url=current_app.config["BASE_URL"])
+        else:
+            body = documents.to_xlsx(data)
+        return Rendered(file_name("knelpuntenoverzicht", data["meta"], fmt), MIMETYPES[fmt],
+                        body=body)
+
+    return serve_document("knelpuntenoverzicht", fmt, flt, src, render)
 
 
 @bp.route("/vertrouwelijk")
