@@ -2,9 +2,10 @@
 
 Public callers get the same figures as the public summary page: public reports, exact, and
 the national table in which confidential reports count (``registry.summary.disclosure``).
-``quotes`` (consented for policy overviews only) and ``entries`` (the same as /initiatives)
-are left out; ``meta.generated_at`` is left out and, for live data,
-``meta.data_date`` is the last change of the published data, so that the ETag is stable.
+``quotes`` and the key message's quote of each theme (consented for policy overviews only)
+and ``entries`` (the same as /initiatives) are left out; ``meta.generated_at`` is left out
+and, for live data, ``meta.data_date`` is the last change of the published data, so that
+the ETag is stable.
 """
 from __future__ import annotations
 
@@ -14,20 +15,23 @@ from registry.moderation.models import RULE_LEVELS
 from registry.published import records
 from registry.published.filters import InitiativeFilter
 from registry.published.sources import Source
-from registry.summary.services import compute_summary
+from registry.summary.services import ORIGIN_GROUPS, ORIGIN_LEVELS, compute_summary
 from registry.taxonomy.constants import OBSTACLE_STATUSES, PROVINCES
 from registry.taxonomy.services import Taxonomy
 
-KEYS = ("meta", "totals", "areas", "themes", "categories", "top_rules", "policy_asks",
-        "quarters", "changes", "national")
-META_KEYS = ("source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold",
-             "withdrawn_since")
+KEYS = ("meta", "key_message", "totals", "areas", "themes", "origins", "top_rules",
+        "policy_asks", "quarters", "changes", "national")
+META_KEYS = ("source", "snapshot", "data_date", "filter", "filter_args", "filter_words",
+             "exact", "threshold", "withdrawn_since")
 
 
 def statistics(flt: InitiativeFilter, src: Source) -> dict[str, Any]:
     summary = compute_summary(flt, src, exact=False)
     out = {key: summary[key] for key in KEYS}
     out["meta"] = {key: summary["meta"].get(key) for key in META_KEYS}
+    key_message = summary["key_message"]
+    out["key_message"] = {**key_message, "themes": [
+        {k: v for k, v in theme.items() if k != "quote"} for theme in key_message["themes"]]}
     if src.is_live:
         # "as of now" would change the ETag on every request: give the last change instead.
         changed = records.last_change(src)
@@ -62,6 +66,17 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
                 required=["title", "level"])
     rule["additionalProperties"] = True
     nullable_str = {"type": ["string", "null"]}
+    origins = {"type": "array", "items": {"type": "string", "enum": list(RULE_LEVELS)},
+               "description": "The levels of the theme's rules, from national law down to "
+                              "the school (RULE_LEVELS order)."}
+    mixed = {"type": "boolean",
+             "description": "The theme's rules come from more than one group."}
+    group = {"type": "string", "enum": list(ORIGIN_GROUPS),
+             "description": "regelgeving: wet, amvb, ministeriele_regeling (a change of law "
+                            "or regulation); toezicht_sector: toezicht, sectorafspraak; "
+                            "school: bestuur (information or a change at the school)."}
+    distribution = {
+        "sectors": counts["sectors"], "provinces": counts["provinces"]}
     nullable_int = {"type": ["integer", "null"], "minimum": 0,
                     "description": "null: not shown, to protect confidential reports"}
     return _obj({
@@ -72,9 +87,39 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
             "filter": {"type": "string"},
             "filter_args": {"type": "object", "additionalProperties": {
                 "type": ["string", "array"], "items": {"type": "string"}}},
+            "filter_words": {"type": "string",
+                             "description": "The filter in words (interface language)."},
             "exact": {"type": "boolean"},
             "threshold": integer,
             "withdrawn_since": integer,
+        }),
+        "key_message": _obj({
+            "themes": {"type": "array", "description": (
+                "The themes affecting the most schools (then the highest share of severity "
+                "3-4), with their rules, the room that exists and the ask to OCW."),
+                "items": _obj({
+                    "id": {"type": "integer"}, "title": {"type": "string"},
+                    "area": {"type": "string"},
+                    "problem": {"type": "string"}, "ask": {"type": "string"},
+                    "rules": {"type": "array", "items": _obj({
+                        "title": {"type": "string"},
+                        "level": {"type": "string"},
+                        "group": group,
+                        "source_url": {"type": "string"},
+                        "existing_room": {"type": "string"}})},
+                    "origins": origins, "mixed": mixed,
+                    "initiatives": integer, "schools": integer, "learners": integer,
+                    "reports": integer,
+                    "severe_share": {"type": "number", "minimum": 0, "maximum": 1,
+                                     "description": "Share of reports of severity 3-4."},
+                    **distribution,
+                    "schools_change": {"type": ["integer", "null"], "description": (
+                        "Schools now minus schools in the previous snapshot (same filter); "
+                        "null without a previous snapshot.")}})},
+            "new_themes": {"type": "array", "items": _obj({"id": {"type": "integer"},
+                                                            "title": {"type": "string"}})},
+            "figures": _obj({k: integer for k in ("initiatives", "schools", "learners",
+                                                  "reports", "themes")}),
         }),
         "totals": _obj(counts),
         "areas": {"type": "array", "items": _obj({
@@ -83,13 +128,18 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
         "themes": {"type": "array", "items": _obj({
             "id": {"type": "integer"}, "title": {"type": "string"}, "area": {"type": "string"},
             "description": {"type": "string"},
-            "category": {"type": "string",
-                         "enum": ["regelgeving", "afspraken", "school", "onbekend"]},
+            "origins": origins, "mixed": mixed,
             "rules": {"type": "array", "items": rule}, **counts})},
-        "categories": {"type": "array", "items": _obj({
-            "code": {"type": "string",
-                     "enum": ["regelgeving", "afspraken", "school", "onbekend"]},
-            "themes": integer, **counts})},
+        "origins": {"type": "array", "description": (
+            "Reports per level of the rules of their theme. A report counts at every level "
+            "of its theme's rules, so the rows do not add up; onbekend: reports without a "
+            "theme or in a theme without rules."), "items": _obj({
+                "level": {"type": "string", "enum": list(ORIGIN_LEVELS)},
+                "group": group,
+                "themes": integer,
+                "mixed_themes": {**integer,
+                                 "description": "Of those themes, the mixed ones."},
+                **counts})},
         "top_rules": {"type": "array", "items": _obj({
             "rule": {"type": "string"}, "obstacles": integer, "initiatives": integer})},
         "policy_asks": {"type": "array", "items": _obj({

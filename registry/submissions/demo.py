@@ -6,7 +6,7 @@ offline geocoder places each initiative in the right province.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -206,6 +206,26 @@ THEMES = [
      ["Leerlingvolgsysteem kan geen flexibele routes"]),
 ]
 
+# The one ask to OCW a moderator curated per theme (by title); the others have none yet.
+THEME_ASKS = {
+    "Vaste kwalificaties en kerndoelen per jaar":
+        "Verbreed de experimenten met lerend kwalificeren naar alle mbo-instellingen die "
+        "met eigen leerroutes werken, en maak duidelijk dat kerndoelen niet per leerjaar "
+        "hoeven te worden ingedeeld.",
+    "Examens alleen op vaste momenten":
+        "Sta in een pilot examens op afroep toe, ook voor het centraal examen in het vo, "
+        "zodat lerenden examen doen wanneer zij er klaar voor zijn.",
+    "Geen diplomering op maat":
+        "Onderzoek met scholen hoe deelcertificaten erkend bewijs kunnen worden en "
+        "diplomeren op elk moment van het jaar mogelijk wordt.",
+    "Erkenning van onderdelen en microcredentials":
+        "Maak zelfstandige certificaten voor keuzedelen mogelijk en leg afspraken over "
+        "microcredentials vast in de regeling.",
+    "Onderwijstijd en bekostiging volgen vaste jaren":
+        "Laat in een experiment de urennorm los en bekostig instroom op elk moment, met "
+        "een toezichtkader dat naar de kwaliteit van de leerroute kijkt.",
+}
+
 FIRST = ["Anne", "Bram", "Fatima", "Joris", "Lotte", "Mehmet", "Sanne", "Thijs", "Yara", "Ruben"]
 LAST = ["de Vries", "Jansen", "Bakker", "El Amrani", "Visser", "Smit", "Meijer", "de Boer"]
 ROLES = ["teamleider", "projectleider innovatie", "docent", "opleidingsmanager", "coach"]
@@ -281,9 +301,30 @@ def random_initiative_data(rnd: random.Random, i: int, *, sector: str, pc4: str,
     )
 
 
+def spread_reported_at(initiative: Initiative, confirmed: datetime, rnd: random.Random,
+                       now: datetime) -> None:
+    """When the school reported each obstacle (the summary's reports over time): at the
+    confirmation of the entry, and for about one entry in five with several obstacles, the
+    last one added months later (never in the future)."""
+    obstacles = sorted(initiative.obstacles, key=lambda o: o.position)
+    later = len(obstacles) > 1 and rnd.random() < 0.2
+    for n, obstacle in enumerate(obstacles):
+        when = confirmed
+        if later and n == len(obstacles) - 1:
+            when = min(confirmed + timedelta(days=rnd.randint(45, 330)),
+                       now - timedelta(days=1))
+            when = max(when, confirmed)
+        obstacle.reported_at = obstacle.created_at = when
+
+
 def seed_demo(count: int = 80, seed: int = 2026) -> int:
-    """Create ``count`` fictional initiatives: most published, some pending. Not committed."""
+    """Create ``count`` fictional initiatives: most published, some pending. Not committed.
+
+    Entries were confirmed over the last two years, and their obstacles reported then (some
+    added months later); those dates come from a second random generator, so the draws of
+    the data itself stay as they were."""
     rnd = random.Random(seed)
+    dates = random.Random(f"{seed}-reported")
     sectors = ["po", "vo", "mbo", "mbo", "vo", "po", "hbo", "wo", "vavo", "overig", "mbo"]
     now = utcnow()
     created = 0
@@ -302,6 +343,9 @@ def seed_demo(count: int = 80, seed: int = 2026) -> int:
         initiative.reference = f"GL-{submitted.year}-{initiative.id:05d}"
         if published:
             initiative.published_at = submitted + timedelta(days=rnd.randint(1, 14))
+        # the contact confirmed the entry within a day of submitting it
+        confirmed = min(submitted + timedelta(minutes=dates.randint(5, 24 * 60)), now)
+        spread_reported_at(initiative, confirmed, dates, now)
         created += 1
     db.session.flush()
     seed_demo_themes()
@@ -315,7 +359,8 @@ def seed_demo_themes() -> int:
     for area, title, description, rules, obstacle_titles in THEMES:
         if title in existing:
             continue
-        theme = Theme(area_code=area, title=title, description=description, rules=[
+        theme = Theme(area_code=area, title=title, description=description,
+                      ask=THEME_ASKS.get(title, ""), rules=[
             ThemeRule(title=r_title, level=level, source_url=url, existing_room=room)
             for r_title, level, url, room in rules
         ])

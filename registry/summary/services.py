@@ -22,9 +22,11 @@ from registry.extensions import db
 from registry.moderation.models import RULE_LEVELS
 from registry.published import records
 from registry.published.filters import InitiativeFilter
+from registry.published.models import Snapshot
 from registry.published.snapshots import previous_snapshot, withdrawn_since
 from registry.published.sources import PUBLISHED, SnapshotSource, Source
 from registry.summary.disclosure import national_figures
+from registry.summary.labels import filter_words
 from registry.taxonomy.constants import CONFIDENTIAL, PROVINCES
 from registry.taxonomy.services import Taxonomy
 from registry.taxonomy.services import current as current_taxonomy
@@ -32,14 +34,20 @@ from registry.taxonomy.services import current as current_taxonomy
 SEVERITY_KEYS = ("1", "2", "3", "4")
 STATUS_KEYS = ("open", "omzeild", "opgelost")
 
-# Where a theme's rules come from decides who can remove the obstacle (DOMAIN.md).
-# A theme falls in the category of its most national rule.
-RULE_CATEGORIES = ("regelgeving", "afspraken", "school", "onbekend")
-RULE_LEVEL_CATEGORY = {
+# Where a rule comes from decides who can remove the obstacle (DOMAIN.md). Counted per rule,
+# not per theme: a theme with rules at several levels counts in each of them ("mixed" when
+# they fall in more than one group), so the rows of ``origins`` do not add up.
+ORIGIN_LEVELS = (*RULE_LEVELS, "onbekend")  # "onbekend": no theme, or no rule of known level
+RULE_LEVEL_GROUP = {
+    # a change of law or regulation
     "wet": "regelgeving", "amvb": "regelgeving", "ministeriele_regeling": "regelgeving",
-    "toezicht": "afspraken", "sectorafspraak": "afspraken",
+    # the inspection framework and sector agreements
+    "toezicht": "toezicht_sector", "sectorafspraak": "toezicht_sector",
+    # the board's or school's own choices: information or a change at the school
     "bestuur": "school",
 }
+ORIGIN_GROUPS = ("regelgeving", "toezicht_sector", "school", "onbekend")
+TOP_THEMES = 5  # themes in the key message
 TOP_RULES = 10
 MAX_QUOTES = 30
 MAX_ASKS_PER_THEME = 20
@@ -52,7 +60,7 @@ SUMMARY_OBSTACLE_FIELDS = ("id", "initiative_id", "area_code", "description", "r
 
 
 class Tally:
-    """Counts for one group (an area, a theme, a rule category or everything).
+    """Counts for one group (an area, a theme, a rule level or everything).
 
     Lean, so the summary of 100,000 initiatives fits in memory (issue 11: ~40 of these
     held per-initiative dicts and sets, ~300 MB): an initiative is counted, with its
@@ -107,12 +115,27 @@ class Tally:
         }
 
 
-def theme_category(theme: dict[str, Any]) -> str:
-    levels = [r["level"] for r in theme.get("rules", []) if r["level"] in RULE_LEVELS]
-    if not levels:
-        return "onbekend"
-    most_national = min(levels, key=RULE_LEVELS.index)
-    return RULE_LEVEL_CATEGORY[most_national]
+def rule_group(level: str) -> str:
+    """The group of a rule level: regelgeving, toezicht_sector, school (onbekend if unknown)."""
+    return RULE_LEVEL_GROUP.get(level, "onbekend")
+
+
+def theme_origins(theme: dict[str, Any]) -> list[str]:
+    """The levels of a theme's rules, in ``RULE_LEVELS`` order (unknown levels left out)."""
+    levels = {r["level"] for r in theme.get("rules", [])}
+    return [level for level in RULE_LEVELS if level in levels]
+
+
+def theme_mixed(theme: dict[str, Any]) -> bool:
+    """Whether a theme's rules come from more than one group (e.g. a law and the school's
+    own choices)."""
+    return len({RULE_LEVEL_GROUP[level] for level in theme_origins(theme)}) > 1
+
+
+def theme_origin_groups(theme: dict[str, Any]) -> list[str]:
+    """The groups of a theme's rules in ``ORIGIN_GROUPS`` order (["onbekend"] if none)."""
+    groups = {RULE_LEVEL_GROUP[level] for level in theme_origins(theme)}
+    return [g for g in ORIGIN_GROUPS if g in groups] or ["onbekend"]
 
 
 def _quarter(value: datetime | None) -> str | None:
@@ -141,20 +164,23 @@ def aggregate(items: Iterable[dict[str, Any]], themes: list[dict[str, Any]]) -> 
     them), so every obstacle of a record is counted.
 
     The loop runs once per obstacle (300,000 at 100,000 initiatives), so what does not
-    depend on the obstacle is looked up once: each theme's category, the normalised form of
-    each distinct rule and policy ask (issue 11).
+    depend on the obstacle is looked up once: each theme's rule levels, the normalised form
+    of each distinct rule and policy ask (issue 11).
     """
     theme_by_id = {t["id"]: t for t in themes}
-    category_of = {t["id"]: theme_category(t) for t in themes}
+    # A report counts at every level of its theme's rules ("onbekend": none known).
+    levels_of = {t["id"]: tuple(theme_origins(t)) or ("onbekend",) for t in themes}
+    unknown = ("onbekend",)
     totals = Tally()
     areas: dict[str, Tally] = defaultdict(Tally)
     per_theme: dict[int, Tally] = defaultdict(Tally)
-    categories: dict[str, Tally] = defaultdict(Tally)
+    origins: dict[str, Tally] = defaultdict(Tally)
     rules: dict[str, dict[str, Any]] = {}
     rule_forms: dict[str, tuple[str, str] | None] = {}  # raw text -> (key, display) | None
     asks: dict[int | None, dict[str, dict[str, Any]]] = defaultdict(dict)
     ask_forms: dict[str, tuple[str, str] | None] = {}  # raw text -> (key, display) | None
     quotes: list[dict[str, Any]] = []
+    theme_quotes: dict[int, dict[str, Any]] = {}  # the first consented quote of each theme
     quarters: dict[str, Counter[str]] = defaultdict(Counter)
     obstacle_status: dict[int, str] = {}
     theme_ids: set[int] = set()
@@ -181,12 +207,15 @@ def aggregate(items: Iterable[dict[str, Any]], themes: list[dict[str, Any]]) -> 
             theme = theme_by_id.get(theme_id) if theme_id is not None else None
             if theme is not None:
                 per_theme[theme_id].add(rec, o)
-                categories[category_of[theme_id]].add(rec, o)
+                levels = levels_of[theme_id]
                 theme_ids.add(theme_id)
             else:
                 theme_id = None
-                categories["onbekend"].add(rec, o)
+                levels = unknown
+            for level in levels:
+                origins[level].add(rec, o)
             obstacle_status[o["id"]] = o["status"]
+            # Reports over time: the date the school reported it (issue 18), not the row's.
             oq = _quarter(o["reported_at"])
             if oq:
                 quarters[oq]["obstacles"] += 1
@@ -213,17 +242,23 @@ def aggregate(items: Iterable[dict[str, Any]], themes: list[dict[str, Any]]) -> 
                 if item is None:
                     item = group[form[0]] = {"text": form[1], "count": 0}
                 item["count"] += 1
-            if rec["consent_quotes"] and len(quotes) < MAX_QUOTES and o["description"].strip():
-                quotes.append({
-                    "text": o["description"].strip(), "area": o["area"],
-                    "theme_id": theme_id,
-                    "sector": school["sector"], "province": school["province"],
-                })
+            if rec["consent_quotes"] and o["description"].strip():
+                if len(quotes) < MAX_QUOTES:
+                    quotes.append({
+                        "text": o["description"].strip(), "area": o["area"],
+                        "theme_id": theme_id,
+                        "sector": school["sector"], "province": school["province"],
+                    })
+                if theme_id is not None and theme_id not in theme_quotes:
+                    theme_quotes[theme_id] = {
+                        "text": o["description"].strip(),
+                        "sector": school["sector"], "province": school["province"],
+                    }
     return {
-        "totals": totals, "areas": areas, "themes": per_theme, "categories": categories,
-        "rules": rules, "asks": asks, "quotes": quotes, "quarters": quarters,
-        "obstacle_status": obstacle_status, "theme_ids": theme_ids, "provinces": provinces,
-        "entries": entries,
+        "totals": totals, "areas": areas, "themes": per_theme, "origins": origins,
+        "rules": rules, "asks": asks, "quotes": quotes, "theme_quotes": theme_quotes,
+        "quarters": quarters, "obstacle_status": obstacle_status, "theme_ids": theme_ids,
+        "provinces": provinces, "entries": entries,
     }
 
 
@@ -241,30 +276,52 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
     reports too. Confidential reports reach the public only through ``national``, the fixed
     unfiltered table of ``registry.summary.disclosure`` (suppressed below
     ``SMALL_NUMBER_THRESHOLD`` contributing schools; exact for staff). Texts (top rules,
-    policy asks, quotes) and the annex of entries come from public reports for everyone.
+    policy asks, quotes, the key message's quotes) and the annex of entries come from public
+    reports for everyone.
 
     A snapshot's figures also count the entries withdrawn since it was made (they are
     frozen); those entries are in no list, text or annex.
 
-    The result is JSON-serialisable (str keys, int/str/list/dict/None values)::
+    The result is JSON-serialisable (str keys, int/float/str/bool/list/dict/None values)::
 
         meta:     source ("live"|"snapshot"), snapshot (code|None), data_date (ISO),
-                  generated_at, filter (describe()), filter_args, exact, threshold,
-                  withdrawn_since (snapshot entries withdrawn since it was made)
+                  generated_at, filter (describe()), filter_args, filter_words (the filter
+                  in words, interface language), exact, threshold, withdrawn_since
+                  (snapshot entries withdrawn since it was made)
+        key_message: {themes, new_themes, figures}: what an advisor reads first
+                  themes: the TOP_THEMES themes with the most schools affected (then the
+                  highest share of severity 3-4, most reports, title):
+                  [{id, title, area, problem (the theme's description), ask (the theme's
+                  ask to OCW, "" if none), rules[{title, level, group, source_url,
+                  existing_room}], origins, mixed, quote {text, sector, province} | None
+                  (the first consented quote of the theme), initiatives, schools, learners,
+                  reports, severe_share (0..1: severity 3-4 / reports), sectors{code:
+                  initiatives}, provinces{name: initiatives}, schools_change (schools now
+                  minus in the previous snapshot, same filter; None without one)}]
+                  new_themes: [{id, title}] since the previous snapshot (= changes)
+                  figures: {initiatives, schools, learners, reports, themes (with reports)}
         totals:   counts (see below) over all obstacles in scope
         areas:    [{code, label_nl, label_en, **counts}] in the taxonomy's order of the areas
-        themes:   [{id, title, area, description, category, rules[{title, level, source_url,
-                  existing_room}], **counts}], most obstacles first (themes with >= 1 obstacle)
-        categories: [{code, **counts, themes}] code in RULE_CATEGORIES:
-                  regelgeving (wet/amvb/ministeriele_regeling: needs a change of law),
-                  afspraken (toezicht/sectorafspraak), school (bestuur: information or a change
-                  at the school), onbekend (no theme or no rule level known)
+        themes:   [{id, title, area, description, origins (the levels of its rules in
+                  RULE_LEVELS order), mixed (rules in more than one group), rules[{title,
+                  level, source_url, existing_room}], **counts}], most obstacles first
+                  (themes with >= 1 obstacle)
+        origins:  [{level, group, themes, mixed_themes, **counts}] one row per level of
+                  ORIGIN_LEVELS: the reports in themes with at least one rule of that level
+                  (a report counts at every level of its theme: the rows do not add up);
+                  "onbekend": reports without a theme or in a theme without rules. group
+                  (RULE_LEVEL_GROUP): regelgeving (wet/amvb/ministeriele_regeling: a change
+                  of law or regulation), toezicht_sector (toezicht/sectorafspraak), school
+                  (bestuur: information or a change at the school), onbekend. themes: theme
+                  rows with that level (onbekend: without a known level); mixed_themes: of
+                  those, the mixed ones
         top_rules: [{rule, obstacles, initiatives}] the rules schools cite most (max 10)
         policy_asks: [{theme_id|None, title|None, asks[{text, count}]}] grouped per theme
                   (the 20 most frequent asks of each theme)
         quotes:   [{text, area, theme_id, sector, province}] only from consenting contacts
                   (at most 30)
-        quarters: [{quarter "2026-K3", initiatives published, obstacles reported}]
+        quarters: [{quarter "2026-K3", initiatives published, obstacles reported (by the
+                  date the school reported them: ``reported_at``)}]
         changes:  {previous: code|None, previous_date, new_themes[{id, title}],
                   solved_obstacles, new_obstacles, new_provinces[]}
         entries:  [{id, reference, title, school, sector, province, obstacles}] (annex)
@@ -280,19 +337,35 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
 
     Computed once per version of the public data (``registry.cache``) and kept in a small
     per-process cache, so the page, the downloads and the API share one computation per
-    change (issue 11); a cached result gets a fresh ``generated_at`` and ``data_date``, as
-    a new computation would.
+    change (issue 11); a cached result gets a fresh ``generated_at``, ``data_date`` and
+    ``filter_words`` (in the language of the request), as a new computation would.
     """
+    summary = _summary(flt, src, exact)
+    return {key: value for key, value in summary.items() if not key.startswith("_")}
+
+
+def _summary(flt: InitiativeFilter, src: Source, exact: bool) -> dict[str, Any]:
+    """The summary with its private parts (keys starting with "_", kept in the cache):
+    ``_theme_quotes`` {theme id: quote} (for the staff summary of the same filter, whose
+    texts are the public ones) and ``_filter_themes`` {theme id: title} of the filter."""
     threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
     key = _cache_key(flt, src, exact, threshold)
     cached = summary_cache.get(key) if key is not None else None
     if cached is not None:
-        return {**cached, "meta": {**cached["meta"], **src.meta(flt),
-                                   "generated_at": utcnow().isoformat()}}
+        return {**cached, "meta": {**cached["meta"],
+                                   **_meta(flt, src, cached["_filter_themes"])}}
     summary = _compute_summary(flt, src, exact, threshold, current_taxonomy())
     if key is not None:
         summary_cache.put(key, summary, weight=len(summary["entries"]) + 1)
     return summary
+
+
+def _meta(flt: InitiativeFilter, src: Source, theme_titles: dict[int, str]
+          ) -> dict[str, Any]:
+    """The parts of ``meta`` that depend on the moment and the request's language
+    (``theme_titles``: the titles of the filter's themes)."""
+    return {**src.meta(flt), "generated_at": utcnow().isoformat(),
+            "filter_words": filter_words(flt, theme_titles)}
 
 
 def national(src: Source, exact: bool) -> dict[str, Any]:
@@ -329,7 +402,7 @@ def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold:
     themes = records.themes(src)
     agg = aggregate(summary_records(_figure_source(src, exact), flt), themes)
     # Texts and the annex are the public ones, for staff too.
-    texts = agg if not exact else compute_summary(flt, src, exact=False)
+    public = agg if not exact else _summary(flt, src, exact=False)
     sector_order = taxonomy.codes("sectors")
 
     def counts(tally: Tally) -> dict[str, Any]:
@@ -348,39 +421,99 @@ def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold:
             continue
         theme_rows.append({
             "id": theme["id"], "title": theme["title"], "area": theme["area"],
-            "description": theme["description"], "category": theme_category(theme),
-            "rules": theme["rules"], **counts(tally),
+            "description": theme["description"], "origins": theme_origins(theme),
+            "mixed": theme_mixed(theme), "rules": theme["rules"], **counts(tally),
         })
     theme_rows.sort(key=lambda t: (-t["obstacles"], t["title"]))
-    categories = []
-    for code in RULE_CATEGORIES:
-        row = {"code": code, **counts(agg["categories"][code])}
-        row["themes"] = sum(1 for t in theme_rows if t["category"] == code)
-        categories.append(row)
+    origins = []
+    for level in ORIGIN_LEVELS:
+        tally = agg["origins"].get(level) or Tally()
+        with_level = [t for t in theme_rows
+                      if (level in t["origins"] if level != "onbekend" else not t["origins"])]
+        origins.append({"level": level, "group": rule_group(level), "themes": len(with_level),
+                        "mixed_themes": sum(1 for t in with_level if t["mixed"]),
+                        **counts(tally)})
     quarters = [{"quarter": q, "initiatives": c["initiatives"], "obstacles": c["obstacles"]}
                 for q, c in sorted(agg["quarters"].items())]
     if exact:
-        text_parts = {key: texts[key] for key in ("top_rules", "policy_asks", "quotes",
-                                                   "entries")}
+        text_parts = {key: public[key] for key in ("top_rules", "policy_asks", "quotes",
+                                                    "entries")}
+        theme_quotes = public["_theme_quotes"]
     else:
         text_parts = _text_parts(agg, theme_rows, themes)
+        theme_quotes = agg["theme_quotes"]
+    prev = previous_snapshot(src.snapshot)
+    before = None
+    if prev is not None:
+        prev_source = SnapshotSource(prev)
+        before = aggregate(summary_records(_figure_source(prev_source, exact), flt),
+                           records.themes(prev_source))
+    changes = _changes(prev, before, agg, themes)
+    titles = {t["id"]: t["title"] for t in themes}
+    filter_themes = {tid: titles[tid] for tid in flt.theme if tid in titles}
     return {
         "meta": {
-            **src.meta(flt),
-            "generated_at": utcnow().isoformat(),
+            **_meta(flt, src, filter_themes),
             "exact": exact,
             "threshold": threshold,
             "withdrawn_since": (withdrawn_since(src.snapshot) if src.snapshot is not None
                                 else 0),
         },
+        "key_message": _key_message(theme_rows, themes, theme_quotes, before, changes,
+                                    counts(agg["totals"])),
         "totals": counts(agg["totals"]),
         "areas": areas,
         "themes": theme_rows,
-        "categories": categories,
+        "origins": origins,
         **text_parts,
         "quarters": quarters,
-        "changes": _changes(flt, src, exact, agg, themes),
+        "changes": changes,
         "national": national(src, exact),
+        "_theme_quotes": theme_quotes,
+        "_filter_themes": filter_themes,
+    }
+
+
+def severe_share(counts: dict[str, Any]) -> float:
+    """The share of reports of severity 3 or 4 (0 without reports)."""
+    reports = counts["obstacles"]
+    return (counts["severity"]["3"] + counts["severity"]["4"]) / reports if reports else 0.0
+
+
+def _key_message(theme_rows: list[dict[str, Any]], themes: list[dict[str, Any]],
+                 theme_quotes: dict[int, dict[str, Any]], before: dict[str, Any] | None,
+                 changes: dict[str, Any], totals: dict[str, Any]) -> dict[str, Any]:
+    """The top themes (see ``compute_summary``) with what an advisor needs of each."""
+    by_id = {t["id"]: t for t in themes}
+    ranked = sorted(theme_rows, key=lambda t: (-t["schools"], -severe_share(t),
+                                               -t["obstacles"], t["title"], t["id"]))
+    top = []
+    for row in ranked[:TOP_THEMES]:
+        theme = by_id[row["id"]]
+        change = None
+        if before is not None:
+            old = before["themes"].get(row["id"])
+            change = row["schools"] - (len(old.schools) if old is not None else 0)
+        top.append({
+            "id": row["id"], "title": row["title"], "area": row["area"],
+            "problem": theme["description"], "ask": theme.get("ask") or "",
+            "rules": [{"title": r["title"], "level": r["level"], "group": rule_group(r["level"]),
+                       "source_url": r["source_url"], "existing_room": r["existing_room"]}
+                      for r in theme["rules"]],
+            "origins": row["origins"], "mixed": row["mixed"],
+            "quote": theme_quotes.get(row["id"]),
+            "initiatives": row["initiatives"], "schools": row["schools"],
+            "learners": row["learners"], "reports": row["obstacles"],
+            "severe_share": severe_share(row),
+            "sectors": row["sectors"], "provinces": row["provinces"],
+            "schools_change": change,
+        })
+    return {
+        "themes": top,
+        "new_themes": changes["new_themes"],
+        "figures": {"initiatives": totals["initiatives"], "schools": totals["schools"],
+                    "learners": totals["learners"], "reports": totals["obstacles"],
+                    "themes": len(theme_rows)},
     }
 
 
@@ -465,16 +598,13 @@ def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
             src.code, exact, threshold)
 
 
-def _changes(flt: InitiativeFilter, src: Source, exact: bool, agg: dict[str, Any],
+def _changes(prev: Snapshot | None, before: dict[str, Any] | None, agg: dict[str, Any],
              themes: list[dict[str, Any]]) -> dict[str, Any]:
-    """What changed since the previous snapshot, under the same filter."""
-    prev = previous_snapshot(src.snapshot)
-    if prev is None:
+    """What changed since the previous snapshot ``prev`` (``before``: its aggregate under the
+    same filter and exactness)."""
+    if prev is None or before is None:
         return {"previous": None, "previous_date": None, "new_themes": [],
                 "solved_obstacles": 0, "new_obstacles": 0, "new_provinces": []}
-    prev_source = SnapshotSource(prev)
-    before = aggregate(summary_records(_figure_source(prev_source, exact), flt),
-                       records.themes(prev_source))
     now_status = agg["obstacle_status"]
     old_status = before["obstacle_status"]
     titles = {t["id"]: t["title"] for t in themes}

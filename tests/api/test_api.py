@@ -199,11 +199,15 @@ def test_statistics_are_the_summary_numbers(app, client, api_data):
         args = Args.of(args)
         body = client.get("/api/v1/statistics?" + urlencode(args.query_string())).get_json()
         expected = oracle.summary(rows, args)
-        assert set(body) == {"meta", "totals", "areas", "themes", "categories", "top_rules",
-                             "policy_asks", "quarters", "changes", "national"}
-        for key in ("totals", "areas", "themes", "categories", "top_rules", "policy_asks",
+        assert set(body) == {"meta", "key_message", "totals", "areas", "themes", "origins",
+                             "top_rules", "policy_asks", "quarters", "changes", "national"}
+        for key in ("totals", "areas", "themes", "origins", "top_rules", "policy_asks",
                     "quarters"):
             assert body[key] == expected[key], (args, key)
+        # The key message without its quotes (consented for policy overviews only).
+        assert body["key_message"] == {**expected["key_message"], "themes": [
+            {k: v for k, v in t.items() if k != "quote"}
+            for t in expected["key_message"]["themes"]]}, args
         assert body["meta"]["exact"] is False
         assert body["meta"]["threshold"] == 3
     body = client.get("/api/v1/statistics").get_json()
@@ -303,7 +307,9 @@ ALLOWED_FIELDS = {
     "severities", "obstacle_statuses", "provinces", "rule_levels",
     # statistics
     "source", "snapshot", "data_date", "filter", "filter_args", "exact", "threshold", "totals",
-    "schools", "learners", "solved", "worked_around", "category", "categories", "top_rules",
+    "schools", "learners", "solved", "worked_around", "origins", "mixed", "group",
+    "mixed_themes", "key_message", "figures", "problem", "ask", "severe_share",
+    "schools_change", "filter_words", "top_rules",
     "policy_asks", "asks", "text", "count", "quarters", "quarter", "changes", "previous",
     "previous_date", "new_themes", "solved_obstacles", "new_obstacles", "new_provinces",
     "withdrawn_since", "national", "rows", "kind", "suppressed", "reports", "confidential",

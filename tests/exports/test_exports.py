@@ -181,9 +181,9 @@ def test_themes_export_counts(client, login, d):
     assert t1["aantal_initiatieven"] == "2"
     assert t1["aantal_scholen"] == "2"  # public reports: exact
     assert t1["aantal_lerenden"] == "150"
-    assert t1["categorie"] == "regelgeving"
+    assert t1["herkomst"] == "regelgeving"  # a law and an AMvB
     assert "amvb" in t1["regelniveaus"]
-    assert next(r for r in rows if int(r["thema_id"]) == d.t2.id)["categorie"] == "school"
+    assert next(r for r in rows if int(r["thema_id"]) == d.t2.id)["herkomst"] == "school"
     login(client, "advisor")
     rows = read_csv(client.get("/export/themas.csv?sector=mbo"))
     assert next(r for r in rows if int(r["thema_id"]) == d.t1.id)["aantal_scholen"] == "2"
@@ -352,7 +352,7 @@ def _check_datasets(client, rows: oracle.Rows, args: oracle.Args, suffix: str,
             [(rec, o) for rec, o in expected if o["theme_id"] == theme["id"]],
             sectors=rows.sectors)
         assert {k: row[k] for k in _cells(counts)} == _cells(counts), (args, theme["id"])
-        assert row["categorie"] == oracle.category(theme)
+        assert row["herkomst"] == ",".join(oracle.origin_groups(theme))
     return len(chosen)
 
 

@@ -249,8 +249,9 @@ def test_withdrawal_and_erasure_reach_every_snapshot_output(client, app):
     assert "Contact A" in bodies[f"/export/initiatieven.csv?snapshot={before_code}"]
     # The frozen figures stay, with a note.
     after = compute_summary(InitiativeFilter.empty(), SnapshotSource(snap))
-    for key in ("totals", "areas", "themes", "categories", "quarters"):
+    for key in ("totals", "areas", "themes", "origins", "quarters"):
         assert after[key] == frozen[key], key
+    assert after["key_message"]["figures"] == frozen["key_message"]["figures"]
     assert after["meta"]["withdrawn_since"] == 1
     stats = client.get(f"/api/v1/statistics?snapshot={before_code}").get_json()
     assert stats["meta"]["withdrawn_since"] == 1

@@ -16,7 +16,14 @@ semantics are written out from DOMAIN.md and the documented contract of
 - the obstacles that count are those of a matching initiative in the given areas and themes
   (all of them without an area or theme filter);
 - a school is a distinct (institution code, location number); learners are summed over
-  distinct initiatives; a theme's category follows its most national rule.
+  distinct initiatives;
+- rule origin is counted per rule level (issue 18): a report counts at every level among
+  its theme's rules ("onbekend": no theme, or no rule of a known level), so the rows do not
+  add up; a theme is mixed when its levels fall in more than one group (law and regulation /
+  inspection and sector / the school);
+- the key message: the 5 themes affecting the most schools, then the highest share of
+  severity 3-4, most reports, title; each with the first consented quote of its reports
+  and the change in schools since the previous snapshot.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fractions import Fraction
 from html.parser import HTMLParser
 from typing import Any
 
@@ -37,10 +45,14 @@ PROVINCES = (
 # DOMAIN.md, "Where a rule comes from": from national law down to the school.
 RULE_LEVEL_ORDER = ("wet", "amvb", "ministeriele_regeling", "toezicht", "sectorafspraak",
                     "bestuur")
-CATEGORY_OF_LEVEL = {"wet": "regelgeving", "amvb": "regelgeving",
-                     "ministeriele_regeling": "regelgeving", "toezicht": "afspraken",
-                     "sectorafspraak": "afspraken", "bestuur": "school"}
-CATEGORIES = ("regelgeving", "afspraken", "school", "onbekend")
+# DOMAIN.md: law and regulation need a change of law; inspection framework and sector
+# agreements need other agreements; the board's and school's own choices need information
+# or a change at the school.
+GROUP_OF_LEVEL = {"wet": "regelgeving", "amvb": "regelgeving",
+                  "ministeriele_regeling": "regelgeving", "toezicht": "toezicht_sector",
+                  "sectorafspraak": "toezicht_sector", "bestuur": "school"}
+ORIGIN_ROWS = (*RULE_LEVEL_ORDER, "onbekend")
+TOP_THEMES = 5
 STATUSES = ("open", "omzeild", "opgelost")
 SEVERITIES = ("1", "2", "3", "4")
 TOP_RULES, MAX_ASKS, MAX_QUOTES = 10, 20, 30
@@ -119,9 +131,9 @@ def load(session, *, confidential: bool = False) -> Rows:
             {"title": title, "level": level, "source_url": url or "",
              "existing_room": room or ""})
     themes = [{"id": tid, "area": area, "title": title, "description": description or "",
-               "rules": rules.get(tid, [])}
-              for tid, area, title, description in run(text(
-                  "SELECT id, area_code, title, description FROM theme "
+               "ask": ask or "", "rules": rules.get(tid, [])}
+              for tid, area, title, description, ask in run(text(
+                  "SELECT id, area_code, title, description, ask FROM theme "
                   "ORDER BY area_code, id"))]
     areas = [dict(r._mapping) for r in run(text(
         "SELECT code, label_nl, label_en FROM obstacle_area ORDER BY position, code"))]
@@ -228,13 +240,28 @@ def narrowed(rows: Rows, args: Args) -> dict[int, list[int]]:
 
 # --- the summary --------------------------------------------------------------------------
 
-def category(theme: dict[str, Any] | None) -> str:
+def levels(theme: dict[str, Any] | None) -> list[str]:
+    """The known levels among a theme's rules, from national law down to the school."""
     if theme is None:
-        return "onbekend"
-    levels = [r["level"] for r in theme["rules"] if r["level"] in RULE_LEVEL_ORDER]
-    if not levels:
-        return "onbekend"
-    return CATEGORY_OF_LEVEL[min(levels, key=RULE_LEVEL_ORDER.index)]
+        return []
+    present = [r["level"] for r in theme["rules"]]
+    return [level for level in RULE_LEVEL_ORDER if level in present]
+
+
+def mixed(theme: dict[str, Any] | None) -> bool:
+    return len({GROUP_OF_LEVEL[level] for level in levels(theme)}) > 1
+
+
+def origin_rows_of(theme: dict[str, Any] | None) -> list[str]:
+    """The rows of the origin table a report of this theme counts in."""
+    return levels(theme) or ["onbekend"]
+
+
+def origin_groups(theme: dict[str, Any] | None) -> list[str]:
+    """The groups of a theme's rules (the themes export's "herkomst"), ["onbekend"] if none."""
+    groups = {GROUP_OF_LEVEL[level] for level in levels(theme)}
+    return [g for g in ("regelgeving", "toezicht_sector", "school") if g in groups] or [
+        "onbekend"]
 
 
 def group_counts(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]], *,
@@ -296,12 +323,17 @@ def summary(rows: Rows, args: Args, *, previous: Rows | None = None,
         if subset:
             theme_rows.append({"id": theme["id"], "title": theme["title"],
                                "area": theme["area"], "description": theme["description"],
-                               "category": category(theme), "rules": theme["rules"],
-                               **tally(subset)})
+                               "origins": levels(theme), "mixed": mixed(theme),
+                               "rules": theme["rules"], **tally(subset)})
     theme_rows.sort(key=lambda t: (-t["obstacles"], t["title"]))
-    categories = [{"code": code, **tally(p for p in pairs if category(theme_of(p[1])) == code),
-                   "themes": sum(1 for t in theme_rows if t["category"] == code)}
-                  for code in CATEGORIES]
+    origins = []
+    for level in ORIGIN_ROWS:
+        with_level = [t for t in theme_rows if level in origin_rows_of(themes[t["id"]])]
+        origins.append({
+            "level": level, "group": GROUP_OF_LEVEL.get(level, "onbekend"),
+            "themes": len(with_level),
+            "mixed_themes": sum(1 for t in with_level if t["mixed"]),
+            **tally(p for p in pairs if level in origin_rows_of(theme_of(p[1])))})
     # Rules: the same rule in other case, spacing or with a final full stop is one rule.
     rules: dict[str, dict[str, Any]] = {}
     for rec, o in pairs:
@@ -346,10 +378,12 @@ def summary(rows: Rows, args: Args, *, previous: Rows | None = None,
             if _quarter(o["reported_at"]):
                 quarters.setdefault(_quarter(o["reported_at"]), Counter())["obstacles"] += 1
     out = {
+        "key_message": key_message(rows, args, theme_rows, tally(pairs), previous=previous,
+                                   public=public),
         "totals": tally(pairs),
         "areas": areas,
         "themes": theme_rows,
-        "categories": categories,
+        "origins": origins,
         "top_rules": top_rules[:TOP_RULES],
         "policy_asks": policy_asks,
         "quotes": quotes[:MAX_QUOTES],
@@ -367,6 +401,64 @@ def summary(rows: Rows, args: Args, *, previous: Rows | None = None,
         out.update({key: texts[key] for key in ("top_rules", "policy_asks", "quotes",
                                                 "entries")})
     return out
+
+
+def first_quotes(rows: Rows, args: Args) -> dict[int, dict[str, Any]]:
+    """The first consented quote (public reports of a consenting, not erased contact) of
+    each theme under the filter, in initiative and form order."""
+    out: dict[int, dict[str, Any]] = {}
+    for rec, obs in selected(rows, args):
+        if not rec["consent_quotes"] or rec["erased_at"] is not None:
+            continue
+        for o in obs:
+            tid = o["theme_id"]
+            if tid in rows.theme_by_id and tid not in out and o["description"].strip():
+                out[tid] = {"text": o["description"].strip(), "sector": rec["sector"],
+                            "province": rec["province"]}
+    return out
+
+
+def key_message(rows: Rows, args: Args, theme_rows: list[dict[str, Any]],
+                totals: dict[str, Any], *, previous: Rows | None,
+                public: Rows | None) -> dict[str, Any]:
+    def share(t):
+        return Fraction(t["severity"]["3"] + t["severity"]["4"], t["obstacles"])
+
+    ranked = sorted(theme_rows, key=lambda t: (-t["schools"], -share(t), -t["obstacles"],
+                                               t["title"], t["id"]))[:TOP_THEMES]
+    quotes = first_quotes(public if public is not None else rows, args)
+    before_schools: dict[int, set] = {}
+    if previous is not None:
+        for rec, obs in selected(previous, args):
+            for o in obs:
+                if o["theme_id"] in previous.theme_by_id:
+                    before_schools.setdefault(o["theme_id"], set()).add(
+                        (rec["brin"].upper(), rec["location_number"]))
+    themes = rows.theme_by_id
+    out = []
+    for t in ranked:
+        theme = themes[t["id"]]
+        out.append({
+            "id": t["id"], "title": t["title"], "area": t["area"],
+            "problem": theme["description"], "ask": theme["ask"],
+            "rules": [{"title": r["title"], "level": r["level"],
+                       "group": GROUP_OF_LEVEL.get(r["level"], "onbekend"),
+                       "source_url": r["source_url"], "existing_room": r["existing_room"]}
+                      for r in theme["rules"]],
+            "origins": levels(theme), "mixed": mixed(theme),
+            "quote": quotes.get(t["id"]),
+            "initiatives": t["initiatives"], "schools": t["schools"],
+            "learners": t["learners"], "reports": t["obstacles"],
+            "severe_share": float(share(t)),
+            "sectors": t["sectors"], "provinces": t["provinces"],
+            "schools_change": (None if previous is None
+                               else t["schools"] - len(before_schools.get(t["id"], ()))),
+        })
+    new = changes(rows, previous, args)["new_themes"] if previous is not None else []
+    return {"themes": out, "new_themes": new,
+            "figures": {"initiatives": totals["initiatives"], "schools": totals["schools"],
+                        "learners": totals["learners"], "reports": totals["obstacles"],
+                        "themes": len(theme_rows)}}
 
 
 def changes(now: Rows, before: Rows, args: Args) -> dict[str, Any]:
@@ -396,9 +488,9 @@ def changes(now: Rows, before: Rows, args: Args) -> dict[str, Any]:
 def comparable(computed: dict[str, Any]) -> dict[str, Any]:
     """The keys of a computed summary the oracle reproduces (``changes`` without the code and
     date of the previous snapshot)."""
-    out = {key: computed[key] for key in ("totals", "areas", "themes", "categories",
-                                          "top_rules", "policy_asks", "quotes", "quarters",
-                                          "entries")}
+    out = {key: computed[key] for key in ("key_message", "totals", "areas", "themes",
+                                          "origins", "top_rules", "policy_asks", "quotes",
+                                          "quarters", "entries")}
     out["changes"] = {k: v for k, v in computed["changes"].items()
                       if k not in ("previous", "previous_date")}
     return out

@@ -84,13 +84,17 @@ def test_themes_rules_and_policy_asks(app, d):
     s = live(exact=True)
     t1 = next(t for t in s["themes"] if t["id"] == d.t1.id)
     assert (t1["obstacles"], t1["initiatives"], t1["schools"], t1["learners"]) == (3, 3, 3, 350)
-    assert t1["category"] == "regelgeving"  # its most national rule is a law
+    assert (t1["origins"], t1["mixed"]) == (["wet", "amvb"], False)  # both regelgeving
     t2 = next(t for t in s["themes"] if t["id"] == d.t2.id)
-    assert t2["category"] == "school"
-    cats = {c["code"]: c for c in s["categories"]}
-    assert cats["regelgeving"]["obstacles"] == 3
-    assert cats["school"]["obstacles"] == 1
-    assert cats["onbekend"]["obstacles"] == 2  # not yet grouped in a theme
+    assert (t2["origins"], t2["mixed"]) == (["bestuur"], False)
+    origins = {o["level"]: o for o in s["origins"]}
+    assert list(origins) == ["wet", "amvb", "ministeriele_regeling", "toezicht",
+                             "sectorafspraak", "bestuur", "onbekend"]
+    assert (origins["wet"]["obstacles"], origins["amvb"]["obstacles"]) == (3, 3)
+    assert origins["wet"]["group"] == "regelgeving"
+    assert origins["toezicht"]["obstacles"] == 0
+    assert origins["bestuur"]["obstacles"] == 1
+    assert origins["onbekend"]["obstacles"] == 2  # not yet grouped in a theme
     # the two spellings of the same rule are counted together
     assert s["top_rules"][0] == {"rule": "Examen- en kwalificatiebesluit WEB", "obstacles": 2,
                                  "initiatives": 2}
@@ -269,9 +273,9 @@ def test_docx_matches_summary(client, login, d):
     assert "sector-mbo_area-examineren" in response.headers["Content-Disposition"]
     text, tables = _docx_text(response.data)
     expected = db_figures("mbo", "examineren")
-    assert "Filter: sector=mbo;area=examineren" in text
+    assert "Selectie: Sector: mbo; Gebied: Examineren." in text  # the filter in words
     assert "Werkwijze" in text
-    summary_table = tables[0]
+    summary_table = _docx_area_table(tables)
     total_row = summary_table[-1]
     assert total_row[0] == "Totaal"
     assert total_row[1:5] == [str(expected[k]) for k in
@@ -287,9 +291,14 @@ def test_docx_matches_summary(client, login, d):
     assert len(doc.inline_shapes) >= 2  # charts
 
 
+def _docx_area_table(tables: list[list[list[str]]]) -> list[list[str]]:
+    """The area table of the DOCX (after the key figures): its rows, the total last."""
+    return next(t for t in tables if t[0][:2] == ["Gebied", "Initiatieven"])
+
+
 def test_docx_public_figures_are_exact(client, d):
     _, tables = _docx_text(client.get(f"/knelpunten/knelpuntenoverzicht.docx?{MBO_EXAM}").data)
-    assert tables[0][-1][1:5] == ["2", "2", "150", "2"]
+    assert _docx_area_table(tables)[-1][1:5] == ["2", "2", "150", "2"]
 
 
 def test_pdf_matches_page(client, login, d):
@@ -299,7 +308,7 @@ def test_pdf_matches_page(client, login, d):
     assert response.mimetype == "application/pdf"
     text = numbers_in("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data))
                                 .pages))
-    assert "Filter: sector=mbo;area=examineren" in text
+    assert "Selectie: Sector: mbo; Gebied: Examineren." in text  # the filter in words
     # the totals row of the area table: initiatives, schools, learners, obstacles, severity
     assert "Totaal 2 2 150 2 0/0/1/1 0 1" in text
     assert "Vaste examenmomenten" in text
@@ -316,34 +325,46 @@ def _sheet(wb, name: str) -> list[dict]:
 
 
 def _xlsx_counts(counts: dict) -> dict:
-    """The summary counts as the workbook's columns (an empty cell reads back as None)."""
-    return {"initiatieven": counts["initiatives"], "scholen": counts["schools"],
-            "lerenden": counts["learners"], "meldingen": counts["obstacles"],
-            **{f"ernst_{k}": counts["severity"][k] for k in "1234"},
-            "omzeild": counts["worked_around"], "opgelost": counts["solved"]}
+    """The summary counts as the workbook's Dutch columns (numbers, read back as int)."""
+    return {"Initiatieven": counts["initiatives"], "Scholen": counts["schools"],
+            "Lerenden": counts["learners"], "Meldingen": counts["obstacles"],
+            **{f"Ernst {k}": counts["severity"][k] for k in "1234"},
+            "Omzeild": counts["worked_around"], "Opgelost": counts["solved"]}
 
 
 def test_xlsx_figures_match_summary(client, d):
     response = client.get("/knelpunten/knelpuntenoverzicht.xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
-    s = oracle.summary(oracle.load(db.session), Args())
-    by_area = {r["gebied"]: r for r in _sheet(wb, "gebieden")}
-    assert list(by_area) == [*AREA_CODES, "totaal"]
+    rows = oracle.load(db.session)
+    s = oracle.summary(rows, Args())
+    labels = {a["code"]: a["label_nl"] for a in rows.areas}
+    assert wb.sheetnames[0] == "Toelichting"
+    by_area = {r["Gebied"]: r for r in _sheet(wb, "Gebieden")}
+    assert list(by_area) == [*(labels[c] for c in AREA_CODES), "Totaal"]
     for area in [*s["areas"], {"code": "totaal", **s["totals"]}]:
-        row = by_area[area["code"]]
+        row = by_area[labels.get(area["code"], "Totaal")]
         assert {k: row[k] for k in _xlsx_counts(area)} == _xlsx_counts(area), area["code"]
-    assert by_area["totaal"]["meldingen"] == 6
-    assert by_area["totaal"]["scholen"] == 3
-    themes = _sheet(wb, "themas")
-    assert [r["thema_id"] for r in themes] == [t["id"] for t in s["themes"]]
+    assert by_area["Totaal"]["Meldingen"] == 6
+    assert by_area["Totaal"]["Scholen"] == 3
+    themes = _sheet(wb, "Thema's")
+    assert [r["Thema-id"] for r in themes] == [t["id"] for t in s["themes"]]
     for row, theme in zip(themes, s["themes"], strict=True):
-        assert row["thema"] == theme["title"]
-        assert row["categorie"] == theme["category"]
+        assert row["Thema"] == theme["title"]
+        assert row["Gemengde herkomst"] == ("ja" if theme["mixed"] else "nee")
         assert {k: row[k] for k in _xlsx_counts(theme)} == _xlsx_counts(theme)
-    assert {r["thema"] for r in themes} == {"Vaste examenmomenten", "Roosters in jaarklassen"}
-    assert [(r["regel"], r["meldingen"], r["initiatieven"]) for r in _sheet(wb, "regels")] == [
+    assert {r["Thema"] for r in themes} == {"Vaste examenmomenten", "Roosters in jaarklassen"}
+    origins = _sheet(wb, "Herkomst")
+    assert len(origins) == len(s["origins"])
+    for row, origin in zip(origins, s["origins"], strict=True):
+        assert (row["Thema's"], row["Waarvan gemengd"]) == (origin["themes"],
+                                                            origin["mixed_themes"])
+        assert {k: row[k] for k in _xlsx_counts(origin)} == _xlsx_counts(origin)
+    assert [(r["Regel"], r["Meldingen"], r["Initiatieven"]) for r in _sheet(wb, "Regels")] == [
         (r["rule"], r["obstacles"], r["initiatives"]) for r in s["top_rules"]]
-    assert wb["gebieden"].freeze_panes == "A2"
+    key = _sheet(wb, "Kernboodschap")
+    assert [(r["Thema-id"], r["Scholen"], r["Lerenden"], r["Meldingen"]) for r in key] == [
+        (t["id"], t["schools"], t["learners"], t["reports"]) for t in s["key_message"]["themes"]]
+    assert wb["Gebieden"].freeze_panes == "A2"
     assert "alle" in wb.properties.keywords
 
 
@@ -364,9 +385,11 @@ def test_snapshot_and_live_figures_equal_the_oracle(app, d):
     seen = set()
     for args in FILTERS:
         for exact in (False, True):
-            expected = oracle.summary(rows, Args.of(args))
+            # live data compares with the snapshot (the same data); the snapshot with none
+            expected = oracle.summary(rows, Args.of(args), previous=rows)
             assert oracle.comparable(live(args, exact=exact)) == expected, (args, exact)
             frozen = compute_summary(flt(**args), snap, exact=exact)
+            expected = oracle.summary(rows, Args.of(args))
             assert oracle.comparable(frozen) == expected, ("snapshot", args, exact)
             seen.add(len(expected["entries"]))
     assert len(seen) > 3  # the filters really select different sets

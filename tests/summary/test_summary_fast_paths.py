@@ -110,8 +110,19 @@ def test_summary_figures_match_an_independent_recomputation(app, varied):
     assert len(everything["quotes"]) == oracle.MAX_QUOTES
     assert len(everything["top_rules"]) >= 4
     assert any(g["asks"] and len(g["asks"]) < 4 for g in everything["policy_asks"])
-    assert {c["code"] for c in everything["categories"] if c["obstacles"]} == set(
-        oracle.CATEGORIES)
+    # Every origin row counts reports; a report counts at each level of its theme.
+    origins = {o["level"]: o for o in everything["origins"]}
+    assert all(o["obstacles"] for o in everything["origins"])
+    assert sum(o["obstacles"] for o in everything["origins"]) > everything["totals"]["obstacles"]
+    assert origins["toezicht"]["mixed_themes"] == origins["toezicht"]["themes"] == 1
+    key = everything["key_message"]
+    assert len(key["themes"]) == oracle.TOP_THEMES
+    assert [t["schools"] for t in key["themes"]] == sorted(
+        (t["schools"] for t in key["themes"]), reverse=True)
+    assert all(t["schools_change"] is not None for t in key["themes"])
+    assert any(t["schools_change"] for t in key["themes"])
+    assert any(t["quote"] for t in key["themes"])
+    assert key["new_themes"] == changes["new_themes"]
 
 
 def test_no_cut_off_every_rule_ask_and_quote_is_the_oracles(app, varied, monkeypatch):

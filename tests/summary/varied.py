@@ -34,12 +34,13 @@ RULES = ["Examenbesluit", "  examenbesluit. ", "WEB art. 7.4.6", "Wet op het pri
 ASKS = ["Ruimte om te experimenteren", "ruimte  om te experimenteren", "Flexibele examens",
         "", "Één loket"]
 DESCRIPTIONS = ["", "Een citaat.", "  Nog een citaat  ", "Wij mogen pas examineren in juni."]
-# (area, rules as (title, level)); one theme per kind of category, one without rules and
-# one with a level that is not a known level.
+# (area, rules as (title, level)): every level, themes with rules in one group and in
+# several (mixed), one without rules and one with a level that is not a known level.
 THEMES = [
     ("examineren", [("Examenbesluit", "amvb"), ("Eigen examenreglement", "bestuur")]),
     ("kwalificeren", [("Kwalificatiedossier", "sectorafspraak")]),
-    ("overig", [("Eigen roosterbeleid", "bestuur")]),
+    ("overig", [("Eigen roosterbeleid", "bestuur"),
+                ("Regeling bekostiging", "ministeriele_regeling")]),
     ("diplomeren", []),
     ("valideren", [("Onderzoekskader", "toezicht"), ("WEB", "wet")]),
     ("certificeren", [("Iets onbekends", "onbekend")]),
