@@ -29,6 +29,7 @@ OBSTACLE_LABELS = {
     "rule": _l("Regel"), "severity": _l("Ernst"), "status": _l("Status"),
     "workaround": _l("Workaround"), "policy_ask": _l("Vraag aan beleid"),
     "visibility": _l("Zichtbaarheid"),
+    "pilot_interest": _l("Wil meedoen aan een pilot"),
 }
 
 
@@ -57,8 +58,10 @@ def change_label(key: str) -> str:
 
 
 def change_value(key: str, value: Any) -> Any:
-    """A diff value as staff read it: visibility codes as their label."""
+    """A diff value as staff read it: visibility codes as their label, yes/no as words."""
     if key.endswith(".visibility") and isinstance(value, str):
         return {constants.PUBLIC: _("Openbaar"),
                 constants.CONFIDENTIAL: _("Vertrouwelijk")}.get(value, value)
+    if key.endswith(".pilot_interest") and isinstance(value, bool):
+        return _("ja") if value else _("nee")
     return value

@@ -45,6 +45,8 @@ from registry.submissions.services import (
 logger = logging.getLogger(__name__)
 
 OBSTACLE_KEYS = ("area", *OBSTACLE_FIELDS)
+# Values of obstacle fields added later, for snapshots stored before them (no false change)
+_OBSTACLE_DEFAULTS = {"pilot_interest": False}
 
 
 def snapshot(initiative: Initiative) -> dict[str, Any]:
@@ -122,9 +124,10 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, li
             continue
         seen.add(obstacle["id"])
         for name in OBSTACLE_KEYS:
-            if previous.get(name) != obstacle.get(name):
+            default = _OBSTACLE_DEFAULTS.get(name)
+            if previous.get(name, default) != obstacle.get(name, default):
                 changes[f"obstacles.{obstacle['id']}.{name}"] = [
-                    previous.get(name), obstacle.get(name)]
+                    previous.get(name, default), obstacle.get(name, default)]
     for obstacle_id, obstacle in old_obstacles.items():
         if obstacle_id not in seen:
             changes[f"obstacles.{obstacle_id}"] = [obstacle, None]

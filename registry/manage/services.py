@@ -43,11 +43,18 @@ PURGE_AFTER_DAYS = 30
 
 
 def confirm_initiative(initiative: Initiative) -> None:
-    """Double opt-in done: the entry enters the moderation queue."""
+    """Double opt-in done: the entry enters the moderation queue.
+
+    The confirmation is the moment the school reports: every obstacle of the entry gets it as
+    ``reported_at`` (the summary's reports over time; obstacles added later get their own,
+    ``registry.submissions.services.apply_initiative_data``)."""
     if initiative.state != InitiativeState.UNCONFIRMED:
         raise ValueError("initiative is not unconfirmed")
     before = history.snapshot(initiative)
     initiative.state = InitiativeState.PENDING
+    now = utcnow()
+    for obstacle in initiative.obstacles:
+        obstacle.reported_at = now
     record("initiative.confirm", target_type="initiative", target_id=initiative.id,
            actor="submitter")
     events.entry_confirmed.send(EntryChange(initiative, "confirm", "submitter", before=before))
@@ -271,6 +278,7 @@ def personal_data_export(initiative: Initiative) -> dict:
             "phone": contact.phone, "consent_contact": contact.consent_contact,
             "consent_publish_name": contact.consent_publish_name,
             "consent_quotes": contact.consent_quotes,
+            "consent_name_to_ocw": contact.consent_name_to_ocw,
             "created_at": _iso(contact.created_at), "erased_at": _iso(contact.erased_at),
         },
         "initiative": {
@@ -340,6 +348,7 @@ def erase_contact(initiative: Initiative) -> bool:
         contact.consent_contact = False
         contact.consent_publish_name = False
         contact.consent_quotes = False
+        contact.consent_name_to_ocw = False
         contact.erased_at = utcnow()
     before = history.snapshot(initiative)
     events.contact_erased.send(EntryChange(initiative, "erase", "submitter", before=before,

@@ -66,5 +66,13 @@ class ThemeForm(FlaskForm):
         Length(max=200, message=_l("Gebruik maximaal %(max)d tekens."))])
     description = TextAreaField(_l("Beschrijving"), filters=STRIP, validators=[
         Optional(), Length(max=10000, message=_l("Gebruik maximaal %(max)d tekens."))])
+    # Issue 18: the one ask to OCW (key message, theme page) and the experiment provisions
+    # that already exist (pilot dossiers).
+    ask = TextAreaField(_l("Vraag aan OCW"), filters=STRIP, validators=[
+        Optional(), Length(max=2000, message=_l("Gebruik maximaal %(max)d tekens."))])
+    experiment_provisions = TextAreaField(_l("Bestaande experimenteerruimte"), filters=STRIP,
+                                          validators=[Optional(), Length(
+                                              max=5000,
+                                              message=_l("Gebruik maximaal %(max)d tekens."))])
     rules = FieldList(FormField(RuleForm), min_entries=1, max_entries=20)
     version_id = HiddenField()

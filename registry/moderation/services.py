@@ -120,12 +120,20 @@ def check_version(initiative: Initiative, expected_version: int | None) -> None:
             "opgeslagen. Bekijk de nieuwe versie en voer uw wijzigingen opnieuw in."))
 
 
-def edit(initiative: Initiative, data, *, expected_version: int | None, actor) -> None:
-    """Apply InitiativeData; refuse when someone else saved in between (optimistic lock)."""
+def edit(initiative: Initiative, data, *, expected_version: int | None,
+         actor) -> list[tuple[Obstacle, Theme]]:
+    """Apply InitiativeData; refuse when someone else saved in between (optimistic lock).
+
+    Returns the obstacles whose area changed away from their theme's area, and the theme
+    each was unlinked from (``unlink_themes_of_other_areas``), to tell the moderator."""
     check_version(initiative, expected_version)
     before = history.snapshot(initiative)
+    areas = {o.id: o.area_code for o in initiative.obstacles}
     apply_initiative_data(initiative, data)
     initiative.updated_at = utcnow()  # always bump the version, also for obstacle-only edits
+    unlinked = unlink_themes_of_other_areas(
+        [o for o in initiative.obstacles if o.id in areas and areas[o.id] != o.area_code],
+        actor=actor)
     db.session.flush()
     changes = history.diff(before, history.snapshot(initiative))
     record("initiative.edit", target_type="initiative", target_id=initiative.id,
@@ -133,13 +141,32 @@ def edit(initiative: Initiative, data, *, expected_version: int | None, actor) -
            after={k: v[1] for k, v in changes.items()}, actor=actor)
     events.entry_edited.send(EntryChange(initiative, "edit", "moderator", actor=actor,
                                          before=before))
+    return unlinked
 
 
-def reclassify_obstacle(obstacle: Obstacle, area_code: str, *, actor) -> None:
+def unlink_themes_of_other_areas(obstacles, *, actor) -> list[tuple[Obstacle, Theme]]:
+    """Unlink each obstacle from its theme when the theme belongs to another area than the
+    obstacle (after its area changed): a theme's figures count only reports of its own area,
+    so the figures per area and per theme under it agree (issue 18). Returns (obstacle,
+    theme it was unlinked from) pairs."""
+    unlinked = []
+    for obstacle in obstacles:
+        theme = (db.session.get(Theme, obstacle.theme_id) if obstacle.theme_id is not None
+                 else None)
+        if theme is not None and theme.area_code != obstacle.area_code:
+            link_obstacle(obstacle, None, actor=actor)
+            obstacle.theme = None  # the relationship too, not only the column
+            unlinked.append((obstacle, theme))
+    return unlinked
+
+
+def reclassify_obstacle(obstacle: Obstacle, area_code: str, *, actor) -> Theme | None:
+    """Move an obstacle to another area. A theme of the old area no longer fits: it is
+    unlinked, and returned so the moderator can be told and offered the new area's themes."""
     if db.session.get(ObstacleArea, area_code) is None:
         raise ModerationError(_("Kies een bestaand gebied."))
     if obstacle.area_code == area_code:
-        return
+        return None
     initiative = obstacle.initiative
     before = history.snapshot(initiative)
     old = obstacle.area_code
@@ -147,15 +174,25 @@ def reclassify_obstacle(obstacle: Obstacle, area_code: str, *, actor) -> None:
     initiative.updated_at = utcnow()  # bumps the version: open edit forms become stale
     record("obstacle.reclassify", target_type="obstacle", target_id=obstacle.id,
            before={"area": old}, after={"area": area_code}, actor=actor)
+    unlinked = unlink_themes_of_other_areas([obstacle], actor=actor)
     events.entry_edited.send(EntryChange(initiative, "reclassify", "moderator", actor=actor,
                                          before=before))
+    return unlinked[0][1] if unlinked else None
 
 
-def approve_revision(revision: Revision, *, actor) -> None:
+def approve_revision(revision: Revision, *, actor) -> list[tuple[Obstacle, Theme]]:
+    """Apply a contact's proposed change; an obstacle whose area changed leaves a theme of
+    its old area (returned, as by ``edit``)."""
+    initiative = revision.initiative
+    areas = {o.id: o.area_code for o in initiative.obstacles}
     history.approve_revision(revision, actor)
+    unlinked = unlink_themes_of_other_areas(
+        [o for o in initiative.obstacles if o.id in areas and areas[o.id] != o.area_code],
+        actor=actor)
     record("revision.approve", target_type="initiative", target_id=revision.initiative_id,
            after={"revision": revision.id}, actor=actor)
     events.edit_approved.send(RevisionDecision(revision.initiative, revision, actor))
+    return unlinked
 
 
 def discard_revision(revision: Revision, reason: str, *, actor) -> None:
@@ -354,10 +391,13 @@ class ThemeData:
     title: str
     description: str = ""
     rules: list[RuleData] | None = None
+    ask: str = ""  # the one ask to OCW
+    experiment_provisions: str = ""  # existing room to experiment (pilot dossiers)
 
 
 def _theme_state(theme: Theme) -> dict:
     return {"area": theme.area_code, "title": theme.title, "description": theme.description,
+            "ask": theme.ask or "", "experiment_provisions": theme.experiment_provisions or "",
             "rules": [{"title": r.title, "level": r.level, "source_url": r.source_url,
                        "existing_room": r.existing_room} for r in theme.rules]}
 
@@ -381,6 +421,8 @@ def save_theme(theme: Theme | None, data: ThemeData, *, actor,
     theme.area_code = data.area
     theme.title = data.title
     theme.description = data.description
+    theme.ask = data.ask
+    theme.experiment_provisions = data.experiment_provisions
     theme.rules[:] = [ThemeRule(title=r.title, level=r.level, source_url=r.source_url,
                                 existing_room=r.existing_room) for r in (data.rules or [])]
     db.session.flush()
@@ -399,15 +441,27 @@ def delete_theme(theme: Theme, *, actor) -> None:
     db.session.delete(theme)
 
 
-def link_obstacle(obstacle: Obstacle, theme: Theme | None, *, actor) -> None:
+def link_obstacle(obstacle: Obstacle, theme: Theme | None, *, actor) -> str | None:
+    """Link an obstacle to a theme (or unlink it: ``theme`` None).
+
+    A theme groups reports of its own area, so that the figures per area and per theme
+    under it agree (issue 18): linking a report to a theme of another area moves the report
+    to the theme's area (logged as a reclassification). Returns the report's old area when
+    it moved, for the moderator to be told; otherwise None."""
     old = obstacle.theme_id
     new = theme.id if theme is not None else None
     if old == new:
-        return
+        return None
+    moved = None
+    if theme is not None and theme.area_code != obstacle.area_code:
+        moved = obstacle.area_code
+        reclassify_obstacle(obstacle, theme.area_code, actor=actor)
+        old = obstacle.theme_id  # None if the old theme was unlinked with the move
     obstacle.theme_id = new
     record("obstacle.link_theme" if new else "obstacle.unlink_theme", target_type="obstacle",
            target_id=obstacle.id, before={"theme": old}, after={"theme": new}, actor=actor)
     events.obstacle_linked.send(obstacle, theme=theme)
+    return moved
 
 
 def theme_obstacles(theme: Theme) -> list[Obstacle]:

@@ -242,9 +242,10 @@ def edit(initiative_id: int):
     if not form.validate():
         return _render_edit(form, initiative, version, 422)
     stale = None
+    unlinked = []
     try:
-        services.edit(initiative, form_to_data(form, language=initiative.language),
-                      expected_version=version, actor=_actor())
+        unlinked = services.edit(initiative, form_to_data(form, language=initiative.language),
+                                 expected_version=version, actor=_actor())
         db.session.commit()
     except services.StaleEntryError as exc:
         stale = str(exc)
@@ -257,6 +258,7 @@ def edit(initiative_id: int):
         # Keep what the moderator typed, so that nothing is lost; the version stays the old one.
         return _render_edit(form, initiative, version, 409, stale=stale)
     flash(_("De wijzigingen zijn opgeslagen."), "success")
+    _flash_unlinked(unlinked)
     return redirect(url_for("moderation.entry", initiative_id=initiative.id))
 
 
@@ -264,14 +266,34 @@ def edit(initiative_id: int):
 def reclassify(obstacle_id: int):
     obstacle = db.session.get(Obstacle, obstacle_id) or abort(404)
     try:
-        services.reclassify_obstacle(obstacle, request.form.get("area", ""), actor=_actor())
+        unlinked = services.reclassify_obstacle(obstacle, request.form.get("area", ""),
+                                                actor=_actor())
         db.session.commit()
     except services.ModerationError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Het gebied van het knelpunt is aangepast."), "success")
+        if unlinked is not None:
+            _flash_unlinked([(obstacle, unlinked)])
+    # The entry page offers the themes of the obstacle's (new) area.
     return redirect(url_for("moderation.entry", initiative_id=obstacle.initiative_id)
-                    + f"#knelpunt-{obstacle.id}")
+                    + f"#theme-{obstacle.id}")
+
+
+def _flash_moved(count: int, theme: Theme) -> None:
+    """Tell the moderator that linking moved reports to the theme's area (issue 18)."""
+    flash(_("%(n)d knelpunt(en) stonden in een ander gebied en zijn verplaatst naar "
+            "%(area)s, het gebied van het thema.", n=count,
+            area=current_taxonomy().label("areas", theme.area_code)), "success")
+
+
+def _flash_unlinked(pairs) -> None:
+    """Tell the moderator which obstacles left a theme of their old area (issue 18)."""
+    for obstacle, theme in pairs:
+        flash(_("Het knelpunt “%(obstacle)s” is losgekoppeld van het thema “%(theme)s”: dat "
+                "thema hoort bij een ander gebied. Kies bij het knelpunt een thema van het "
+                "gebied %(area)s.", obstacle=obstacle.title, theme=theme.title,
+                area=current_taxonomy().label("areas", obstacle.area_code)), "error")
 
 
 @bp.route("/knelpunt/<int:obstacle_id>/thema", methods=["POST"])
@@ -281,10 +303,12 @@ def link_theme(obstacle_id: int):
     theme = db.session.get(Theme, int(raw)) if raw.isdigit() else None
     if raw and theme is None:
         abort(400)
-    services.link_obstacle(obstacle, theme, actor=_actor())
+    moved = services.link_obstacle(obstacle, theme, actor=_actor())
     db.session.commit()
     flash(_("Het knelpunt is aan het thema gekoppeld.") if theme else
           _("Het knelpunt is losgekoppeld van het thema."), "success")
+    if moved is not None and theme is not None:
+        _flash_moved(1, theme)
     back = request.form.get("back")
     if back == "theme" and theme is not None:
         return redirect(url_for("moderation.theme", theme_id=theme.id))
@@ -307,7 +331,7 @@ def approve_revision(initiative_id: int, revision_id: int):
     revision = _revision_or_404(initiative, revision_id)
     try:
         services.check_version(initiative, _version_from_form())
-        services.approve_revision(revision, actor=_actor())
+        unlinked = services.approve_revision(revision, actor=_actor())
         db.session.commit()
     except services.StaleEntryError as exc:
         return _stale(initiative, str(exc))
@@ -318,6 +342,7 @@ def approve_revision(initiative_id: int, revision_id: int):
     except StaleDataError:
         return _stale(initiative)
     flash(_("De wijziging is goedgekeurd en doorgevoerd."), "success")
+    _flash_unlinked(unlinked)
     return redirect(url_for("moderation.entry", initiative_id=initiative.id))
 
 
@@ -407,7 +432,9 @@ def _theme_data(form: ThemeForm) -> services.ThemeData:
         for e in form.rules.entries if not e.form.is_blank()
     ]
     return services.ThemeData(area=form.area.data, title=form.title.data or "",
-                              description=form.description.data or "", rules=rules)
+                              description=form.description.data or "", rules=rules,
+                              ask=form.ask.data or "",
+                              experiment_provisions=form.experiment_provisions.data or "")
 
 
 @bp.route("/themas")
@@ -422,6 +449,7 @@ def _edit_theme(theme: Theme | None):
         if theme is not None:
             data = {"area": theme.area_code, "title": theme.title,
                     "description": theme.description, "version_id": theme.version_id,
+                    "ask": theme.ask, "experiment_provisions": theme.experiment_provisions,
                     "rules": [{"title": r.title, "level": r.level, "source_url": r.source_url,
                                "existing_room": r.existing_room} for r in theme.rules]
                     or [{}]}
@@ -488,12 +516,14 @@ def theme(theme_id: int):
 def theme_link(theme_id: int):
     item = db.session.get(Theme, theme_id) or abort(404)
     ids = [int(v) for v in request.form.getlist("obstacle_ids") if v.isdigit()]
-    count = 0
+    count = moved = 0
     for obstacle in db.session.scalars(select(Obstacle).where(Obstacle.id.in_(ids))):
-        services.link_obstacle(obstacle, item, actor=_actor())
+        moved += services.link_obstacle(obstacle, item, actor=_actor()) is not None
         count += 1
     db.session.commit()
     flash(_("%(n)d knelpunt(en) gekoppeld.", n=count), "success" if count else "error")
+    if moved:
+        _flash_moved(moved, item)
     return redirect(url_for("moderation.theme", theme_id=item.id))
 
 

@@ -63,6 +63,19 @@ class SubForm(Form):
             return translations
 
 
+# What a browser sends for a ticked checkbox (WTForms renders value="y"); nothing, "" or
+# "false" is an unticked one. Anything else was not sent by the form and is refused.
+CHECKBOX_VALUES = frozenset({"y", "on", "true", "1", "", "false"})
+
+
+def checkbox_value(form, field) -> None:
+    """Validator of a BooleanField: refuse a value the checkbox cannot send (WTForms would
+    read any text as "ticked")."""
+    if field.raw_data and (len(field.raw_data) > 1 or field.raw_data[0] not in CHECKBOX_VALUES):
+        raise ValidationError(_l("Deze keuze is niet geldig. Vink het vakje aan of laat het "
+                                 "leeg."))
+
+
 def _choices(mapping: dict, blank: bool = True) -> list[SelectChoice]:
     options = [SelectChoice(str(key), label) for key, label in mapping.items()]
     return ([SelectChoice("", _l("Kies..."))] if blank else []) + options
@@ -129,6 +142,13 @@ class ObstacleForm(SubForm):
         default=constants.PUBLIC, validate_choice=False,
     )
 
+    # Issue 18: the school volunteers for a pilot or experiment on this obstacle (pilot
+    # dossiers, registry.pilots). Unticked (or not sent) is "no".
+    pilot_interest = BooleanField(
+        _l("We willen meedoen aan een pilot of experiment rond dit knelpunt"),
+        validators=[checkbox_value],
+    )
+
     def validate_visibility(self, field):
         if field.data not in constants.VISIBILITIES:
             raise ValidationError(_l(
@@ -147,7 +167,7 @@ class ObstacleForm(SubForm):
         return not any(
             (self.title.data, self.description.data, self.rule.data, self.workaround.data,
              self.policy_ask.data, self.area.data, self.severity.raw_data and
-             self.severity.raw_data[0])
+             self.severity.raw_data[0], self.pilot_interest.data)
         )
 
 
@@ -409,6 +429,11 @@ class ContactForm(SubForm):
         _l("Andere scholen mogen mij via het register een bericht sturen (mijn e-mailadres "
            "blijft verborgen)."),
     )
+    consent_name_to_ocw = BooleanField(
+        _l("Onze school mag bij naam genoemd worden aan het ministerie van OCW in een "
+           "pilotdossier"),
+        validators=[checkbox_value],
+    )
 
     def validate_phone(self, field):
         if field.data:
@@ -465,7 +490,7 @@ def form_to_data(form: InitiativeForm, language: str = "nl") -> InitiativeData:
             area=sub.area.data, title=sub.title.data or "", description=sub.description.data or "",
             rule=sub.rule.data or "", severity=sub.severity.data, status=sub.status.data,
             workaround=sub.workaround.data or "", policy_ask=sub.policy_ask.data or "",
-            visibility=sub.visibility.data,
+            visibility=sub.visibility.data, pilot_interest=bool(sub.pilot_interest.data),
         ))
     contact = None
     if "contact" in form:
@@ -476,6 +501,7 @@ def form_to_data(form: InitiativeForm, language: str = "nl") -> InitiativeData:
             consent_publish_name=bool(c.consent_publish_name.data),
             consent_quotes=bool(c.consent_quotes.data),
             accepts_messages=bool(c.accepts_messages.data),
+            consent_name_to_ocw=bool(c.consent_name_to_ocw.data),
         )
     return InitiativeData(
         organisation=org,
@@ -517,7 +543,7 @@ def initiative_to_formdata(initiative) -> dict:
             {"obstacle_id": o.id, "area": o.area_code, "title": o.title,
              "description": o.description, "rule": o.rule, "severity": o.severity,
              "status": o.status, "workaround": o.workaround, "policy_ask": o.policy_ask,
-             "visibility": o.visibility}
+             "visibility": o.visibility, "pilot_interest": bool(o.pilot_interest)}
             for o in initiative.obstacles
         ],
     }

@@ -49,6 +49,8 @@ class ObstacleData:
     policy_ask: str = ""
     # "public" or "confidential" (registry.taxonomy.constants.VISIBILITIES)
     visibility: str = "public"
+    # The school wants to take part in a pilot or experiment on this obstacle (issue 18)
+    pilot_interest: bool = False
     id: int | None = None  # set when editing an existing obstacle
 
 
@@ -62,6 +64,8 @@ class ContactData:
     consent_publish_name: bool = False
     consent_quotes: bool = False
     accepts_messages: bool = False  # relayed messages from other schools (connect)
+    # The school may be named to OCW in a pilot dossier (registry.pilots); else only counted
+    consent_name_to_ocw: bool = False
 
 
 @dataclass
@@ -91,7 +95,7 @@ INITIATIVE_FIELDS = (
 )
 OBSTACLE_FIELDS = (
     "title", "description", "rule", "severity", "status", "workaround", "policy_ask",
-    "visibility",
+    "visibility", "pilot_interest",
 )
 
 
@@ -190,6 +194,10 @@ def apply_initiative_data(initiative: Initiative, data: InitiativeData) -> None:
 
     Obstacles with an ``id`` are updated in place, new ones are added, and obstacles missing
     from ``data`` are removed. The contact is left alone.
+
+    A new obstacle on a confirmed entry is reported now (``reported_at``, the summary's
+    reports over time); on an unconfirmed entry the confirmation sets it
+    (``registry.manage.services.confirm_initiative``).
     """
     org = initiative.organisation
     address_changed = any(
@@ -216,6 +224,8 @@ def apply_initiative_data(initiative: Initiative, data: InitiativeData) -> None:
         obstacle = existing.get(item.id) if item.id else None
         if obstacle is None:
             obstacle = Obstacle()
+            if initiative.state != InitiativeState.UNCONFIRMED:
+                obstacle.reported_at = utcnow()
         _apply_obstacle(obstacle, item, position)
         keep.append(obstacle)
     initiative.obstacles[:] = keep
