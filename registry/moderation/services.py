@@ -418,6 +418,7 @@ def save_theme(theme: Theme | None, data: ThemeData, *, actor,
     for rule in data.rules or []:
         if rule.level not in RULE_LEVELS:
             raise ModerationError(_("Kies waar de regel vandaan komt."))
+    moved = not creating and theme.area_code != data.area
     theme.area_code = data.area
     theme.title = data.title
     theme.description = data.description
@@ -426,6 +427,12 @@ def save_theme(theme: Theme | None, data: ThemeData, *, actor,
     theme.rules[:] = [ThemeRule(title=r.title, level=r.level, source_url=r.source_url,
                                 existing_room=r.existing_room) for r in (data.rules or [])]
     db.session.flush()
+    if moved:
+        # A theme belongs to one area: its reports move with it, so the figures per area and
+        # per theme under it agree (issue 18); each move is a recorded reclassification.
+        for obstacle in db.session.scalars(select(Obstacle).where(
+                Obstacle.theme_id == theme.id, Obstacle.area_code != theme.area_code)):
+            reclassify_obstacle(obstacle, theme.area_code, actor=actor)
     record("theme.create" if creating else "theme.edit", target_type="theme",
            target_id=theme.id, before=before, after=_theme_state(theme), actor=actor)
     events.theme_changed.send(theme)

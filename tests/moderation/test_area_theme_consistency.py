@@ -168,3 +168,46 @@ def test_approving_a_contacts_change_of_area_unlinks_too(client, login, db):
     moved = db.session.get(Obstacle, item.obstacles[1].id)
     assert (moved.area_code, moved.theme_id) == ("overig", None)
     assert_areas_and_themes_agree()
+
+
+def test_a_contacts_own_edit_and_a_theme_moving_area_keep_areas_and_themes_together(app):
+    """Two more paths (issue 18): the contact edits an entry that is not yet published and
+    moves an obstacle to another area; a moderator moves a theme to another area. Checked
+    with plain SQL: no report sits in a theme of another area."""
+    from dataclasses import replace as dc_replace
+
+    from sqlalchemy import text as sql
+
+    from registry.extensions import db as _db
+    from registry.history import services as history
+    from registry.manage.services import submit_edit
+    from registry.moderation import services as mod
+    from registry.submissions.services import ObstacleData
+    from registry.taxonomy.constants import InitiativeState
+    from tests.factories import make_initiative
+
+    def mismatches() -> int:
+        return _db.session.execute(sql(
+            "SELECT count(*) FROM obstacle o JOIN theme t ON t.id = o.theme_id "
+            "WHERE t.area_code <> o.area_code")).scalar_one()
+
+    exam = mod.save_theme(None, mod.ThemeData(area="examineren", title="Examens"), actor=None)
+    entry = make_initiative(state=InitiativeState.PENDING, obstacles=[
+        ObstacleData(area="examineren", title="Vaste momenten", severity=2)])
+    mod.link_obstacle(entry.obstacles[0], exam, actor=None)
+    _db.session.commit()
+    data = history.data_from_snapshot(history.snapshot(entry))
+    data.obstacles = [dc_replace(o, area="diplomeren") for o in data.obstacles]
+    assert submit_edit(entry, data) == "applied"
+    _db.session.commit()
+    assert mismatches() == 0
+    assert entry.obstacles[0].theme_id is None
+
+    other = make_initiative(obstacles=[ObstacleData(area="examineren", title="B", severity=1)])
+    mod.link_obstacle(other.obstacles[0], exam, actor=None)
+    _db.session.commit()
+    mod.save_theme(exam, mod.ThemeData(area="certificeren", title="Examens"), actor=None)
+    _db.session.commit()
+    assert mismatches() == 0
+    assert (other.obstacles[0].area_code, other.obstacles[0].theme_id) == ("certificeren",
+                                                                          exam.id)
