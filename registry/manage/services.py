@@ -236,6 +236,19 @@ def set_obstacle_visibility(initiative: Initiative, obstacle_id: int,
     return outcome
 
 
+def set_consent_name_to_ocw(initiative: Initiative, consent: bool) -> bool:
+    """The contact's consent to name the school to OCW in a pilot dossier. False when there
+    is no contact left to decide (erased)."""
+    contact = initiative.contact
+    if contact is None or contact.erased_at is not None:
+        return False
+    if contact.consent_name_to_ocw != consent:
+        contact.consent_name_to_ocw = consent
+        record("contact.consent_name_to_ocw", target_type="initiative",
+               target_id=initiative.id, actor="submitter", after={"consent": consent})
+    return True
+
+
 def withdraw_initiative(initiative: Initiative, reason: str = "") -> None:
     """The entry leaves every public page and export at once (state withdrawn)."""
     before = history.snapshot(initiative)

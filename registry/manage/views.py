@@ -336,6 +336,26 @@ def obstacle_visibility(initiative: Initiative, obstacle_id: int):
     return redirect(url_for("manage.overview"))
 
 
+@bp.route("/beheren/ocw-toestemming", methods=["POST"])
+@manage_session
+def consent_name_to_ocw(initiative: Initiative):
+    """The contact gives or withdraws consent to name the school to OCW in a pilot dossier
+    (issue 18); takes effect at once, no moderation (it only decides who is named)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    value = request.form.get("value")
+    if value not in ("yes", "no"):
+        abort(400)
+    if not services.set_consent_name_to_ocw(initiative, value == "yes"):
+        abort(409)
+    db.session.commit()
+    flash(_("Uw school mag nu bij naam genoemd worden aan OCW in een pilotdossier.")
+          if value == "yes" else
+          _("Uw school wordt niet meer bij naam genoemd aan OCW; zij telt alleen mee."),
+          "success")
+    return redirect(url_for("manage.overview"))
+
+
 @bp.route("/beheren/intrekken", methods=["GET", "POST"])
 @manage_session
 def withdraw(initiative: Initiative):
