@@ -256,6 +256,8 @@ def random_obstacles(rnd: random.Random, least: int, most: int) -> list[Obstacle
             # A serious obstacle the school works around (it bends a rule) is reported
             # confidentially (issue 16); derived, so the random draws stay the same.
             visibility="confidential" if status == "omzeild" and severity >= 3 else "public",
+            # A school blocked by an open obstacle volunteers for a pilot on it (issue 18)
+            pilot_interest=status == "open" and severity == 4,
         ))
     return obstacles
 
@@ -272,7 +274,7 @@ def random_initiative_data(rnd: random.Random, i: int, *, sector: str, pc4: str,
     dims = random_dimensions(rnd)
     obstacle_data = random_obstacles(rnd, *obstacles)
     first, last = rnd.choice(first_names), rnd.choice(last_names)
-    return InitiativeData(
+    data = InitiativeData(
         organisation=OrganisationData(
             name=f"{school} {city}", brin=f"{rnd.randint(0, 99):02d}{letters}",
             location_number=f"{rnd.randint(0, 9):02d}" if rnd.random() < .6 else None,
@@ -299,6 +301,10 @@ def random_initiative_data(rnd: random.Random, i: int, *, sector: str, pc4: str,
             consent_quotes=rnd.random() < .6,
         ),
     )
+    # Who publishes its name also lets OCW know it by name (derived: no extra draw)
+    if data.contact is not None:
+        data.contact.consent_name_to_ocw = data.contact.consent_publish_name
+    return data
 
 
 def spread_reported_at(initiative: Initiative, confirmed: datetime, rnd: random.Random,
