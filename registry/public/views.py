@@ -48,6 +48,15 @@ def initiative(initiative_id: int):
                            contact_name=services.public_contact_name(item.id))
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the SVG icon, cached a day."""
+    response = current_app.send_static_file("favicon.svg")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
 @bp.route("/privacy")
 def privacy():
     return render_template("public/privacy.html")
