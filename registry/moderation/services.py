@@ -261,7 +261,8 @@ def record_confidential_obstacles_view(obstacles, *, actor, page: str = "") -> i
 
 # --- the queue -------------------------------------------------------------------------------
 
-QUEUE_STATES = ("pending", "revision", "unconfirmed", "published", "rejected", "all")
+QUEUE_STATES = ("pending", "revision", "unconfirmed", "published", "rejected", "withdrawn",
+                "merged", "all")
 
 
 def queue_select(filters: InitiativeFilter, state: str = "pending"):
