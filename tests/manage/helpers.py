@@ -1,6 +1,7 @@
 """Helpers for the submitter-side tests: submit through the real form, publish, public pages."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -73,3 +74,36 @@ def open_manage_link(client, url: str) -> str:
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     assert urlsplit(response.headers["Location"]).path == "/beheren"
     return "/beheren"
+
+
+def edit_form_data(client, url: str, **changes) -> dict[str, str]:
+    """What a browser posts from the edit form at ``url + "/bewerken"``: text fields, chosen
+    options, checked radios and checkboxes (an unticked checkbox is not sent), with
+    ``changes`` applied (None leaves a field out)."""
+    html = client.get(f"{url}/bewerken").get_data(as_text=True)
+    data: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if not name or "__INDEX__" in name.group(1):
+            continue
+        if re.search(r'type="(radio|checkbox)"', tag) and " checked" not in tag:
+            continue
+        data[name.group(1)] = value.group(1) if value else ""
+    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>',
+                                  html, re.S):
+        data[name] = value
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        selected = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
+                             body)
+        if selected:
+            data[name] = selected.group(1) or selected.group(2)
+    data = {k: v.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
+            for k, v in data.items() if "__INDEX__" not in k}
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    data["action"] = "submit"
+    return data

@@ -18,7 +18,7 @@ from registry.manage.services import issue_manage_link
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
 from registry.taxonomy.constants import InitiativeState
 from tests.factories import make_initiative
-from tests.manage.helpers import open_manage_link, post_with_csrf, public_texts
+from tests.manage.helpers import edit_form_data, open_manage_link, post_with_csrf, public_texts
 
 
 def manage_url(initiative, client) -> str:
@@ -26,31 +26,6 @@ def manage_url(initiative, client) -> str:
     url = issue_manage_link(initiative)
     db.session.commit()
     return open_manage_link(client, url)
-
-
-def edit_form_data(client, url: str, **changes) -> dict:
-    """The edit form's current values (as the browser would post them), with changes."""
-    import re
-
-    html = client.get(f"{url}/bewerken").get_data(as_text=True)
-    data: dict[str, str] = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        found = re.search(r'name="([^"]+)"[^>]*?value="([^"]*)"', tag)
-        if found and (not re.search(r'type="(radio|checkbox)"', tag) or " checked" in tag):
-            data[found.group(1)] = found.group(2)
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', html,
-                                  re.S):
-        data[name] = value
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        selected = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
-                             body)
-        if selected:
-            data[name] = selected.group(1) or selected.group(2)
-    data = {k: v.replace("&#34;", '"').replace("&amp;", "&") for k, v in data.items()
-            if "__INDEX__" not in k}
-    data.update(changes)
-    data["action"] = "submit"
-    return data
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from registry.submissions.services import ObstacleData
 from registry.taxonomy.constants import InitiativeState
 from tests.conftest import csrf_token_from
 from tests.factories import make_initiative
-from tests.manage.helpers import open_manage_link
+from tests.manage.helpers import edit_form_data, open_manage_link
 
 TITLE = "Examens alleen in juni"
 WORKAROUND = "Wij plannen een extra examenweek in januari"
@@ -50,34 +50,6 @@ def switch(client, url: str, obstacle_id: int, visibility: str, **kwargs):
     token = csrf_token_from(client.get(url).get_data(as_text=True))
     return client.post(f"{url}/knelpunten/{obstacle_id}/zichtbaarheid",
                        data={"csrf_token": token, "visibility": visibility}, **kwargs)
-
-
-def edit_form_data(client, url: str, **changes) -> dict:
-    """What a browser posts from the edit form: text fields, chosen options, checked radios
-    and checkboxes."""
-    html = client.get(f"{url}/bewerken").get_data(as_text=True)
-    data: dict[str, str] = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        name = re.search(r'name="([^"]+)"', tag)
-        value = re.search(r'value="([^"]*)"', tag)
-        if not name or "__INDEX__" in name.group(1):
-            continue
-        if ('type="radio"' in tag or 'type="checkbox"' in tag) and " checked" not in tag:
-            continue
-        data[name.group(1)] = value.group(1) if value else ""
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>',
-                                  html, re.S):
-        data[name] = value
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        selected = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
-                             body)
-        if selected:
-            data[name] = selected.group(1) or selected.group(2)
-    data = {k: v.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
-            for k, v in data.items() if "__INDEX__" not in k}
-    data.update(changes)
-    data["action"] = "submit"
-    return data
 
 
 def live_visibility(obstacle_id: int) -> str:

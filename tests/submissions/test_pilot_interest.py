@@ -16,7 +16,7 @@ from registry.submissions.models import Initiative
 from registry.submissions.services import ObstacleData
 from registry.taxonomy.constants import InitiativeState
 from tests.factories import form_post, make_initiative
-from tests.manage.helpers import open_manage_link
+from tests.manage.helpers import edit_form_data, open_manage_link
 from tests.submissions.test_views import post_form, summary_links
 
 LABEL = "We willen meedoen aan een pilot of experiment rond dit knelpunt"
@@ -127,38 +127,6 @@ def test_the_change_is_named_in_the_history(app):
 
 
 # --------------------------------------------------------------------------- manage page
-def edit_form(client, url: str, **changes) -> dict[str, str]:
-    """What a browser posts from the edit form: text fields, chosen options, checked radios
-    and checkboxes (an unticked checkbox is not sent)."""
-    html = client.get(f"{url}/bewerken").get_data(as_text=True)
-    data: dict[str, str] = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        name = re.search(r'name="([^"]+)"', tag)
-        value = re.search(r'value="([^"]*)"', tag)
-        if not name or "__INDEX__" in name.group(1):
-            continue
-        if re.search(r'type="(radio|checkbox)"', tag) and " checked" not in tag:
-            continue
-        data[name.group(1)] = value.group(1) if value else ""
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>',
-                                  html, re.S):
-        data[name] = value
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        selected = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
-                             body)
-        if selected:
-            data[name] = selected.group(1) or selected.group(2)
-    data = {k: v.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
-            for k, v in data.items() if "__INDEX__" not in k}
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    data["action"] = "submit"
-    return data
-
-
 def manage(client, entry) -> str:
     """Open a new manage link of ``entry`` in ``client``; the manage page's path."""
     link = issue_manage_link(entry)
@@ -181,13 +149,13 @@ def test_the_manage_edit_form_shows_and_keeps_the_choice(csrf_client, db):
     assert " checked" in checkbox(html, "obstacles-0-pilot_interest")
     assert " checked" not in checkbox(html, "obstacles-1-pilot_interest")
     # an edit of something else keeps it
-    data = edit_form(csrf_client, url, title="Een nieuwe naam")
+    data = edit_form_data(csrf_client, url, title="Een nieuwe naam")
     assert data["obstacles-0-pilot_interest"] == "y"
     response = csrf_client.post(f"{url}/bewerken", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     assert stored(db) == [("Examens in juni", True), ("Urennorm", False)]
     # unticking one and ticking the other is stored too
-    data = edit_form(csrf_client, url, **{"obstacles-0-pilot_interest": None,
+    data = edit_form_data(csrf_client, url, **{"obstacles-0-pilot_interest": None,
                                           "obstacles-1-pilot_interest": "y"})
     assert csrf_client.post(f"{url}/bewerken", data=data).status_code == 302
     assert stored(db) == [("Examens in juni", False), ("Urennorm", True)]
@@ -198,7 +166,7 @@ def test_the_manage_edit_of_a_published_entry_carries_it_in_the_proposal(csrf_cl
 
     entry = _entry(InitiativeState.PUBLISHED)
     url = manage(csrf_client, entry)
-    data = edit_form(csrf_client, url, **{"obstacles-1-pilot_interest": "y"})
+    data = edit_form_data(csrf_client, url, **{"obstacles-1-pilot_interest": "y"})
     assert csrf_client.post(f"{url}/bewerken", data=data).status_code == 302
     assert stored(db) == [("Examens in juni", True), ("Urennorm", False)]  # waits
     revision = pending_revision(_db.session.get(Initiative, entry.id))
@@ -213,7 +181,7 @@ def test_the_manage_edit_of_a_published_entry_carries_it_in_the_proposal(csrf_cl
 def test_a_bad_value_on_the_manage_page_stores_nothing(csrf_client, db):
     entry = _entry(InitiativeState.PENDING)
     url = manage(csrf_client, entry)
-    data = edit_form(csrf_client, url, title="Anders",
+    data = edit_form_data(csrf_client, url, title="Anders",
                      **{"obstacles-1-pilot_interest": "misschien"})
     response = csrf_client.post(f"{url}/bewerken", data=data)
     assert response.status_code == 422
