@@ -36,6 +36,11 @@ class Theme(TimestampMixin, Model):
     ask: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Existing experiment provisions that could carry a pilot (pilot dossiers)
     experiment_provisions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Optional English texts (issue 19): the English interface shows these, or the Dutch text
+    # marked lang="nl" when they are empty.
+    title_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    ask_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     version_id: Mapped[int] = mapped_column(default=1)
 
     area = relationship("ObstacleArea")
@@ -57,6 +62,8 @@ class ThemeRule(Model):
     level: Mapped[str] = mapped_column(String(30))  # one of RULE_LEVELS
     source_url: Mapped[str] = mapped_column(String(500), default="")
     existing_room: Mapped[str] = mapped_column(Text, default="")  # exemptions, experiments...
+    title_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    existing_room_en: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     theme: Mapped[Theme] = relationship(back_populates="rules")
 
@@ -89,3 +96,28 @@ class DuplicateFlag(Model):
 
     def other(self, initiative_id: int):
         return self.second if initiative_id == self.first_id else self.first
+
+
+class MergeOperation(Model):
+    """One merge of ``merged_id`` into ``kept_id``, recorded so that it can be undone.
+
+    ``state`` holds everything the merge changed, as it was before: both entries' fields,
+    states and versions, the kept entry's dimension levels, which obstacles moved (with their
+    positions) and the duplicate flag's decision. Undo restores it and stamps ``undone_at``.
+    """
+
+    __tablename__ = "merge_operation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"),
+                                         index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"),
+                                           index=True)
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    kept = relationship("Initiative", foreign_keys=[kept_id])
+    merged = relationship("Initiative", foreign_keys=[merged_id])
