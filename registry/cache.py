@@ -24,15 +24,26 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import threading
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import cast
 
 from flask import current_app, request, session
-from sqlalchemy import CursorResult, Engine, String, Table, event, inspect, select
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    LargeBinary,
+    String,
+    Table,
+    delete,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
 from werkzeug.sansio.utils import host_is_trusted
@@ -53,6 +64,7 @@ ENTRY_TABLES = frozenset({"initiative", "organisation", "obstacle", "initiative_
                           "contact"})
 PUBLIC_TABLES = ALWAYS_PUBLIC | ENTRY_TABLES
 _CHANGED = "registry.cache.public_changed"
+logger = logging.getLogger(__name__)
 NAME = "public"
 
 
@@ -64,6 +76,19 @@ class DataVersion(Model):
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SharedResult(Model):
+    """A computed result (the summary, the GeoJSON) stored once per data version for every
+    worker and every app server on the database (issue 20). ``key`` names what was computed
+    (kind, filter, code); ``version`` is the public data version it was computed from."""
+
+    __tablename__ = "shared_result"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 # -- bumping ------------------------------------------------------------------------------------
@@ -205,6 +230,58 @@ def public_data_version() -> str | None:
         _tables.pop(str(db.engine.url), None)
         return None
     return token or "0"
+
+
+# -- results shared by all workers -----------------------------------------------------------------
+
+# Rows of an older data version are deleted once they are this old (a worker that read the
+# version just before a change may still be storing its result).
+SHARED_STALE_SECONDS = 60
+
+
+def shared_key(*parts: object) -> str:
+    """A key for ``shared_get``/``shared_put`` from the parts that decide the result."""
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def shared_get(key: str, version: str) -> bytes | None:
+    """The stored result for ``key`` computed from data ``version``, or None. Read on a
+    connection of its own, so the caller's session and transaction are untouched."""
+    table = cast(Table, SharedResult.__table__)
+    try:
+        with db.engine.connect() as conn:
+            body = conn.execute(select(table.c.body).where(
+                table.c.key == key, table.c.version == version)).scalar()
+    except SQLAlchemyError:
+        return None  # e.g. a database migrated before the table existed
+    return bytes(body) if body is not None else None
+
+
+def shared_put(key: str, version: str, body: bytes) -> None:
+    """Store ``body`` for ``key`` and ``version`` (replacing another version's) and forget
+    stale rows of other versions. In a transaction of its own; failures only mean the next
+    worker computes the result again."""
+    table = cast(Table, SharedResult.__table__)
+    now = utcnow()
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.key == key))
+            conn.execute(table.insert().values(key=key, version=version, created_at=now,
+                                               body=body))
+            conn.execute(delete(table).where(
+                table.c.version != version,
+                table.c.created_at < now - timedelta(seconds=SHARED_STALE_SECONDS)))
+    except SQLAlchemyError:
+        logger.warning("could not store a shared result", exc_info=True)
+
+
+def clear_shared_results() -> None:
+    """Forget every stored result (tests, and after changing settings that results show)."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(cast(Table, SharedResult.__table__)))
+    except SQLAlchemyError:
+        logger.warning("could not clear shared results", exc_info=True)
 
 
 # -- the page cache -------------------------------------------------------------------------------

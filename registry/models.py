@@ -1,7 +1,10 @@
 """Import every domain's models so that Alembic and create_all see the whole schema."""
 from registry.audit.models import AuditEvent  # noqa: F401
 from registry.auth.models import User  # noqa: F401
-from registry.cache import DataVersion  # noqa: F401 - public data version stamp (issue 11)
+from registry.cache import (  # noqa: F401 - public data version stamp (issue 11)
+    DataVersion,
+    SharedResult,
+)
 from registry.connect.models import (  # noqa: F401
     ContactRequest,
     Subscription,
