@@ -50,16 +50,16 @@ def export_dataset(dataset: str, fmt: str, src: Source, flt: InitiativeFilter, t
     if fmt == "xlsx":
         order = [dataset] + [d for d in services.DATASET_NAMES if d != dataset]
         out = services.datasets_to_xlsx(
-            order, records.initiatives(src, flt), flt, tax, themes, link, meta,
+            order, _records(src, flt), flt, tax, themes, link, meta,
             title=f"Register gepersonaliseerd leren: {dataset}")
         return Export(name, MIMETYPES[fmt], meta, file=out)
 
     def dataset_rows() -> Iterator[dict[str, Any]]:
         if dataset == "initiatieven":
-            return rows.initiatives(records.initiatives(src, flt))
+            return rows.initiatives(_records(src, flt))
         if dataset == "knelpunten":  # obstacle rows never read the dimensions
-            return rows.obstacles(records.initiatives(src, flt, dimensions=False))
-        return iter(services.theme_rows(records.initiatives(src, flt, dimensions=False), flt,
+            return rows.obstacles(_records(src, flt, dimensions=False))
+        return iter(services.theme_rows(_records(src, flt, dimensions=False), flt,
                                         tax, themes))
 
     if fmt == "csv":
@@ -78,10 +78,17 @@ def export_dataset(dataset: str, fmt: str, src: Source, flt: InitiativeFilter, t
     return Export(name, MIMETYPES[fmt], meta, chunks=body)
 
 
+def _records(src: Source, flt: InitiativeFilter, *, dimensions: bool = True
+             ) -> Iterator[dict[str, Any]]:
+    """The records of ``src`` under ``flt`` with the fields the dataset rows read."""
+    return records.initiatives(src, flt, fields=services.RECORD_FIELDS,
+                               obstacle_fields=services.OBSTACLE_FIELDS, dimensions=dimensions)
+
+
 def _obstacle_features(src: Source, flt: InitiativeFilter,
                        rows: services.Rows) -> Iterator[dict[str, Any]]:
     """Obstacles sit at their school: one pass over the records, coordinates included."""
-    for rec in records.initiatives(src, flt, dimensions=False):
+    for rec in _records(src, flt, dimensions=False):
         lat, lon = rec["school"]["latitude"], rec["school"]["longitude"]
         yield from services.point_features(
             ({**row, "breedtegraad": lat, "lengtegraad": lon} for row in rows.obstacles_of(rec)),
@@ -89,20 +96,19 @@ def _obstacle_features(src: Source, flt: InitiativeFilter,
 
 
 def _theme_locations(src: Source, flt: InitiativeFilter) -> dict[int, list[list[float]]]:
-    """Per theme, the schools (as points) where it was reported."""
-    out: dict[int, list[list[float]]] = {}
+    """Per theme, the schools (as points) where it was reported, each point once, in the
+    order first seen (a set per theme: a list lookup was quadratic at 100,000)."""
+    out: dict[int, dict[tuple[float, float], None]] = {}
     for rec in records.initiatives(src, flt, fields=("id", "latitude", "longitude"),
                                    obstacle_fields=("theme_id",), dimensions=False):
         lat, lon = rec["school"]["latitude"], rec["school"]["longitude"]
         if lat is None or lon is None:
             continue
-        point = [round(lon, 6), round(lat, 6)]
+        point = (round(lon, 6), round(lat, 6))
         for o in rec["obstacles"]:
             if o["theme_id"] is not None:
-                points = out.setdefault(o["theme_id"], [])
-                if point not in points:
-                    points.append(point)
-    return out
+                out.setdefault(o["theme_id"], {})[point] = None
+    return {theme_id: [list(p) for p in points] for theme_id, points in out.items()}
 
 
 # -- contact details (moderators) ------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from registry.database import utcnow
 from registry.extensions import db
+from registry.localized import as_language, docx_language, localized
 from registry.moderation.models import RULE_LEVEL_LABELS, Theme
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
 from registry.summary.labels import area_label, sector_label
@@ -78,17 +79,21 @@ class Dossier:
         return len(self.named) + self.unnamed
 
 
-def _school_key(brin: str, location: str | None) -> tuple[str, str]:
-    return (brin or "").upper(), location or ""
+def _school_key(brin: str, location: str | None, organisation_id: int) -> tuple[str, str]:
+    """A school: institution code and location; one without a code (not in DUO's list,
+    typed by hand) is a school of its own, its organisation row."""
+    if not brin:
+        return "org", str(organisation_id)
+    return brin.upper(), location or ""
 
 
 def dossier(theme: Theme) -> Dossier:
     """The content of the pilot dossier of ``theme`` (live data; nothing is written)."""
     rows = db.session.execute(
         select(Initiative.id, Initiative.learners_count, Organisation.brin,
-               Organisation.location_number, Organisation.name, Organisation.city,
-               Organisation.municipality, Organisation.sector, Organisation.province,
-               Obstacle.visibility, Obstacle.policy_ask,
+               Organisation.location_number, Organisation.id, Organisation.name,
+               Organisation.city, Organisation.municipality, Organisation.sector,
+               Organisation.province, Obstacle.visibility, Obstacle.policy_ask,
                Contact.consent_name_to_ocw, Contact.erased_at)
         .select_from(Obstacle)
         .join(Initiative, Obstacle.initiative_id == Initiative.id)
@@ -101,8 +106,8 @@ def dossier(theme: Theme) -> Dossier:
     # A school that reported anything confidential in this theme (any entry of it, in any
     # state) is never named: its name next to the theme could point at that report.
     confidential_schools = {
-        _school_key(brin, location) for brin, location in db.session.execute(
-            select(Organisation.brin, Organisation.location_number)
+        _school_key(brin, location, org_id) for brin, location, org_id in db.session.execute(
+            select(Organisation.brin, Organisation.location_number, Organisation.id)
             .select_from(Organisation)
             .join(Initiative, Initiative.organisation_id == Organisation.id)
             .join(Obstacle, Obstacle.initiative_id == Initiative.id)
@@ -114,10 +119,10 @@ def dossier(theme: Theme) -> Dossier:
     public_asks: Counter[str] = Counter()
     first_spelling: dict[str, str] = {}
     confidential_asks = 0
-    for (iid, learners_count, brin, location, name, city, municipality, sector, province,
-         visibility, policy_ask, consent, erased_at) in rows:
+    for (iid, learners_count, brin, location, org_id, name, city, municipality, sector,
+         province, visibility, policy_ask, consent, erased_at) in rows:
         learners[iid] = learners_count or 0
-        key = _school_key(brin, location)
+        key = _school_key(brin, location, org_id)
         school = schools.setdefault(key, {"names": set(), "places": set(), "sectors": set(),
                                           "provinces": set(), "may_name": True})
         school["names"].add(name)
@@ -154,13 +159,16 @@ def dossier(theme: Theme) -> Dossier:
             unnamed += 1
     named.sort(key=lambda s: (s.name.casefold(), s.place))
 
+    # The theme's texts in the interface language (Dutch when no English was written;
+    # ``to_docx`` marks such a text as Dutch). The experiment provisions are Dutch only.
     return Dossier(
-        theme_id=theme.id, title=theme.title, area=theme.area_code,
-        problem=theme.description or "", ask=theme.ask or "",
-        experiment_provisions=theme.experiment_provisions or "",
-        rules=[DossierRule(title=r.title, level=r.level,
+        theme_id=theme.id, title=localized(theme, "title"), area=theme.area_code,
+        problem=localized(theme, "description"), ask=localized(theme, "ask"),
+        experiment_provisions=as_language(theme.experiment_provisions),
+        rules=[DossierRule(title=localized(r, "title"), level=r.level,
                            level_label=str(RULE_LEVEL_LABELS.get(r.level, r.level)),
-                           source_url=r.source_url or "", existing_room=r.existing_room or "")
+                           source_url=r.source_url or "",
+                           existing_room=localized(r, "existing_room"))
                for r in theme.rules],
         named=named, unnamed=unnamed, initiatives=len(learners),
         learners=sum(learners.values()), reports=len(rows),
@@ -265,13 +273,16 @@ def to_docx(d: Dossier) -> bytes:
                         "ministerie van OCW over een pilot of experiment rond dit thema."))
 
     doc.add_heading(_("Het knelpunt"), level=1)
-    doc.add_paragraph(d.problem or _("Nog geen beschrijving vastgelegd."))
+    if d.problem:
+        docx_language(doc.add_paragraph(d.problem), d.problem)
+    else:
+        doc.add_paragraph(_("Nog geen beschrijving vastgelegd."))
 
     doc.add_heading(_("Regels die ruimte zouden moeten geven"), level=1)
     if not d.rules:
         doc.add_paragraph(_("Nog geen regels vastgelegd."))
     for rule in d.rules:
-        doc.add_heading(rule.title, level=2)
+        docx_language(doc.add_heading(rule.title, level=2), rule.title)
         doc.add_paragraph(_("Herkomst: %(level)s", level=rule.level_label))
         if rule.source_url:
             source = doc.add_paragraph(_("Bron:") + " ")
@@ -281,15 +292,23 @@ def to_docx(d: Dossier) -> bytes:
     rooms = [r for r in d.rules if r.existing_room]
     if rooms:
         for rule in rooms:
-            doc.add_paragraph(f"{rule.title}: {rule.existing_room}", style="List Bullet")
+            item = doc.add_paragraph(style="List Bullet")
+            docx_language(item.add_run(rule.title), rule.title)
+            item.add_run(": ")
+            docx_language(item.add_run(rule.existing_room), rule.existing_room)
     else:
         doc.add_paragraph(_("Bij de regels is nog geen bestaande ruimte vastgelegd."))
     doc.add_heading(_("Bestaande experimenteerruimte"), level=2)
-    doc.add_paragraph(d.experiment_provisions
-                      or _("Nog geen experimenteerruimte vastgelegd."))
+    if d.experiment_provisions:
+        docx_language(doc.add_paragraph(d.experiment_provisions), d.experiment_provisions)
+    else:
+        doc.add_paragraph(_("Nog geen experimenteerruimte vastgelegd."))
 
     doc.add_heading(_("Vraag aan OCW"), level=1)
-    doc.add_paragraph(d.ask or _("Nog geen vraag aan OCW vastgelegd."))
+    if d.ask:
+        docx_language(doc.add_paragraph(d.ask), d.ask)
+    else:
+        doc.add_paragraph(_("Nog geen vraag aan OCW vastgelegd."))
 
     doc.add_heading(_("Scholen die willen meedoen"), level=1)
     doc.add_paragraph(schools_sentence(d))

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, case, cast, func, literal, select
 
 from registry.extensions import db
 from registry.published.filters import InitiativeFilter
@@ -39,6 +39,7 @@ from registry.published.sources import (
     SCHOOL_FIELDS,
     Source,
 )
+from registry.submissions.models import Initiative, Organisation
 
 BATCH_SIZE = 1000
 # Record keys of obstacles (``area`` is
@@ -240,3 +241,32 @@ def last_change(src: Source) -> datetime | None:
     return _utc(db.session.scalar(
         select(func.max(src.col("updated_at"))).select_from(src.select_from())
         .where(src.scope)))
+
+
+def school_key(src: Source) -> ColumnElement[str]:
+    """SQL: the school an initiative of ``src`` counts as, for "schools" figures.
+
+    A school is its institution code (BRIN, upper case) with its location number. A school
+    that is not in DUO's list (typed by hand, ``brin`` "") has no code: it is its own school,
+    named by its organisation row (live data). A snapshot keeps no organisation id; there
+    the initiative stands for it (every entry has an organisation row of its own:
+    ``registry.submissions.services.build_initiative``). The location number is kept apart
+    from a missing one ("#01" / ""), as the records' ``(brin, location_number)`` pair is.
+    """
+    brin = src.col("brin")
+    linked = (func.upper(brin) + literal("/")
+              + func.coalesce(literal("#") + src.col("location_number"), literal("")))
+    if src.is_live:
+        unlinked = literal("org:") + cast(Organisation.__table__.c.id, String)
+    else:
+        unlinked = literal("ini:") + cast(src.col("id"), String)
+    return case((func.coalesce(brin, literal("")) == literal(""), unlinked), else_=linked)
+
+
+def matching_from(src: Source, flt: InitiativeFilter, *, school: bool = False) -> Any:
+    """The FROM clause for the initiatives of ``src`` matching ``flt`` (with
+    ``src.scope`` and ``flt.where(src)``): live data without the school's table when neither
+    the filter nor the caller (``school``) needs it (one row read less per initiative)."""
+    if src.is_live and not (school or flt.sector or flt.province):
+        return Initiative.__table__
+    return src.select_from()

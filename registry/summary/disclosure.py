@@ -29,100 +29,27 @@ Staff (advisor and up) get the same table without suppression.
 """
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from registry.published import records
-from registry.published.sources import Source
-from registry.taxonomy.constants import CONFIDENTIAL
+from registry.summary.figures import Facts, national_rows
 from registry.taxonomy.services import Taxonomy
 
 SEVERITY_KEYS = ("1", "2", "3", "4")
-FIELDS = ("id", "learners_count", "brin", "location_number")
-OBSTACLE_FIELDS = ("id", "initiative_id", "area_code", "theme_id", "severity", "visibility")
 FIGURES = ("initiatives", "schools", "learners", "reports", "confidential",
            *(f"severity:{k}" for k in SEVERITY_KEYS))
 
 
-@dataclass
-class _Row:
-    """Everything one row needs: national counts and the schools behind the differences."""
-
-    initiatives: int = 0
-    learners: int = 0
-    reports: int = 0
-    confidential: int = 0
-    severity: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITY_KEYS, 0))
-    schools: set[str] = field(default_factory=set)
-    public_schools: set[str] = field(default_factory=set)
-    conf_schools: set[str] = field(default_factory=set)           # any confidential report
-    conf_only_schools: set[str] = field(default_factory=set)      # initiative here via conf only
-    conf_severity: dict[str, set[str]] = field(
-        default_factory=lambda: {k: set() for k in SEVERITY_KEYS})
-
-    def add(self, school: str, learners: int, reports: list[tuple[int, bool]]) -> None:
-        """One initiative's reports in this row: (severity, confidential) pairs."""
-        self.initiatives += 1
-        self.learners += learners
-        self.schools.add(school)
-        has_public = False
-        for severity, confidential in reports:
-            key = str(severity)
-            self.reports += 1
-            self.severity[key] += 1
-            if confidential:
-                self.confidential += 1
-                self.conf_schools.add(school)
-                self.conf_severity[key].add(school)
-            else:
-                has_public = True
-        if has_public:
-            self.public_schools.add(school)
-        else:
-            self.conf_only_schools.add(school)
-
-    def values(self) -> dict[str, int]:
-        return {"initiatives": self.initiatives, "schools": len(self.schools),
-                "learners": self.learners, "reports": self.reports,
-                "confidential": self.confidential,
-                **{f"severity:{k}": v for k, v in self.severity.items()}}
-
-    def contributors(self) -> dict[str, int]:
-        conf_only = len(self.conf_only_schools)
-        return {"initiatives": conf_only, "learners": conf_only,
-                "schools": len(self.schools - self.public_schools),
-                "reports": len(self.conf_schools), "confidential": len(self.conf_schools),
-                **{f"severity:{k}": len(s) for k, s in self.conf_severity.items()}}
+def _values(row: dict[str, int]) -> dict[str, int]:
+    return {figure: row[figure] for figure in FIGURES}
 
 
-def _collect(items: Iterable[dict[str, Any]], theme_ids: set[int]) -> dict[tuple, _Row]:
-    rows: dict[tuple, _Row] = {}
-
-    def row(key: tuple) -> _Row:
-        found = rows.get(key)
-        if found is None:
-            found = rows[key] = _Row()
-        return found
-
-    for rec in items:
-        if not rec["obstacles"]:
-            continue
-        school_rec = rec["school"]
-        school = sys.intern(f"{school_rec['brin']}\x00{school_rec['location_number']}")
-        learners = rec["learners_count"] or 0
-        grouped: dict[tuple, list[tuple[int, bool]]] = {}
-        for o in rec["obstacles"]:
-            report = (o["severity"], o["visibility"] == CONFIDENTIAL)
-            theme_id = o["theme_id"] if o["theme_id"] in theme_ids else None
-            for key in (("total",), ("area", o["area"]),
-                        ("theme", theme_id) if theme_id is not None else ("unthemed",)):
-                grouped.setdefault(key, []).append(report)
-        for key, reports in grouped.items():
-            row(key).add(school, learners, reports)
-    return rows
+def _contributors(row: dict[str, int]) -> dict[str, int]:
+    """Per figure, the schools whose confidential reports change it (module docstring)."""
+    return {"initiatives": row["conf_only"], "learners": row["conf_only"],
+            "schools": row["schools"] - row["public_schools"],
+            "reports": row["conf_schools"], "confidential": row["conf_schools"],
+            **{f"severity:{k}": row[f"conf_severity:{k}"] for k in SEVERITY_KEYS}}
 
 
 def _suppress(keys: list[tuple], values: dict[tuple, dict[str, int]],
@@ -235,29 +162,31 @@ def _determined_cells(lines, hidden: set) -> list:
             if sum(1 for x in matrix[r] if x) == 1]
 
 
-def national_figures(src: Source, taxonomy: Taxonomy, themes: list[dict[str, Any]], *,
+def national_figures(facts: Facts, taxonomy: Taxonomy, themes: list[dict[str, Any]], *,
                      threshold: int, exact: bool) -> dict[str, Any]:
-    """The unfiltered national table over ``src`` (which must hold confidential reports:
-    ``src.for_aggregates().with_confidential()``).
+    """The unfiltered national table over ``facts`` (which must hold confidential reports:
+    the facts of ``src.for_aggregates().with_confidential()`` without a filter; a school is
+    ``registry.published.records.school_key``).
 
     Returns ``{"threshold", "exact", "rows": [{kind, area, theme_id, title, suppressed,
     initiatives, schools, learners, reports, confidential, severity{"1".."4"}}]}`` where a
     hidden figure is None. Rows: the total, every area (taxonomy order), every theme with
     reports (area, then title), and the reports without a theme.
     """
-    items = records.initiatives(src, None, fields=FIELDS, obstacle_fields=OBSTACLE_FIELDS,
-                                obstacles="all", dimensions=False)
     theme_by_id = {t["id"]: t for t in themes}
-    rows = _collect(items, set(theme_by_id))
+    rows = national_rows(facts, list(theme_by_id))
     area_keys: list[tuple] = [("area", a.code) for a in taxonomy.areas]
     theme_keys: list[tuple] = [("theme", t["id"]) for t in sorted(themes, key=lambda t: (t["area"],
                                                                              t["title"]))
                   if ("theme", t["id"]) in rows]
     theme_keys.append(("unthemed",))
     keys = [("total",), *area_keys, *theme_keys]
-    empty = _Row()
-    values = {key: rows.get(key, empty).values() for key in keys}
-    contributors = {key: rows.get(key, empty).contributors() for key in keys}
+    empty = dict.fromkeys(("initiatives", "learners", "schools", "reports", "confidential",
+                           *(f"severity:{k}" for k in SEVERITY_KEYS), "conf_only",
+                           "public_schools", "conf_schools",
+                           *(f"conf_severity:{k}" for k in SEVERITY_KEYS)), 0)
+    values = {key: _values(rows.get(key, empty)) for key in keys}
+    contributors = {key: _contributors(rows.get(key, empty)) for key in keys}
     hidden = set() if exact else _suppress(keys, values, contributors, threshold,
                                            area_keys, theme_keys)
     labels = {a.code: (a.label_nl, a.label_en) for a in taxonomy.areas}

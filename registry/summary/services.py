@@ -8,23 +8,32 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import zlib
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import select
 
-from registry.cache import has_pending_public_changes, public_data_version
+from registry.cache import (
+    has_pending_public_changes,
+    public_data_version,
+    shared_get,
+    shared_key,
+    shared_put,
+)
 from registry.database import as_utc, utcnow
 from registry.extensions import db
+from registry.localized import localized
 from registry.moderation.models import RULE_LEVELS
 from registry.published import records
 from registry.published.filters import InitiativeFilter
 from registry.published.models import Snapshot
 from registry.published.snapshots import previous_snapshot, withdrawn_since
 from registry.published.sources import PUBLISHED, SnapshotSource, Source
+from registry.summary import figures
 from registry.summary.disclosure import national_figures
 from registry.summary.labels import filter_words
 from registry.taxonomy.constants import CONFIDENTIAL, PROVINCES
@@ -51,12 +60,10 @@ TOP_THEMES = 5  # themes in the key message
 TOP_RULES = 10
 MAX_QUOTES = 30
 MAX_ASKS_PER_THEME = 20
-# What the summary reads of each record (the rest of a record is never built for it).
-SUMMARY_FIELDS = ("id", "reference", "title", "learners_count", "published_at", "school_name",
-                  "brin", "location_number", "sector", "province", "consent_quotes",
-                  "withdrawn")
-SUMMARY_OBSTACLE_FIELDS = ("id", "initiative_id", "area_code", "description", "rule",
-                           "severity", "status", "policy_ask", "theme_id", "reported_at")
+# The form of a summary stored in ``shared_result``: raise it when the summary's shape changes,
+# so that no worker reads a result stored by an older release.
+SUMMARY_FORMAT = 1
+ENTRY_KEYS = figures.ENTRY_KEYS
 
 
 class Tally:
@@ -88,7 +95,10 @@ class Tally:
             self._last_id = rec["id"]
             school = rec["school"]
             self.initiatives += 1
-            self.schools.add(sys.intern(f"{school['brin']}\x00{school['location_number']}"))
+            # A school without an institution code (not in DUO's list) is its own school;
+            # records have no organisation id, but every entry has its own organisation.
+            self.schools.add(sys.intern(f"{school['brin']}\x00{school['location_number']}"
+                                        if school["brin"] else f"ini:{rec['id']}"))
             self.learners += rec["learners_count"] or 0
             self.sectors[school["sector"]] += 1
             if school["province"]:
@@ -157,7 +167,23 @@ def _normalise_rule(text: str) -> str:
     return " ".join(text.split()).casefold().rstrip(".")
 
 
-def aggregate(items: Iterable[dict[str, Any]], themes: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(rows: figures.Facts | Iterable[dict[str, Any]], themes: list[dict[str, Any]],
+              *, public: bool = False) -> dict[str, Any]:
+    """The counts of the summary: one call per computation.
+
+    ``rows`` ``figures.Facts`` (what ``compute_summary`` uses): counted by
+    ``registry.summary.figures.figures``, counts as dicts (``public``: the public reports
+    among them only). ``rows`` records (an iterable): the same counts in one Python pass
+    (``aggregate_records``, with ``Tally`` objects: the streaming form that the themes
+    export's ``ThemeTallies`` follows).
+    """
+    if isinstance(rows, figures.Facts):
+        return figures.figures(rows, themes, public=public, known_levels=RULE_LEVELS)
+    return aggregate_records(rows, themes)
+
+
+def aggregate_records(items: Iterable[dict[str, Any]], themes: list[dict[str, Any]]
+                      ) -> dict[str, Any]:
     """One pass over initiative records: every count the summary and exports need (exact).
 
     The records carry the obstacles that count under the filter (the record path narrows
@@ -327,7 +353,8 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
         entries:  [{id, reference, title, school, sector, province, obstacles}] (annex)
         national: see ``registry.summary.disclosure.national_figures``
 
-    counts = {initiatives, schools (distinct BRIN + location), learners (sum of
+    counts = {initiatives, schools (distinct BRIN + location; a school without an institution
+    code is a school of its own: ``records.school_key``), learners (sum of
     learners_count over distinct initiatives), obstacles, sectors{code: initiatives},
     provinces{name: initiatives}, severity{"1".."4": obstacles}, status{open, omzeild,
     opgelost: obstacles}, solved, worked_around}.
@@ -335,10 +362,12 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
     Obstacle-level figures count only obstacles in the filtered areas/themes (all obstacles
     when no area or theme filter is given) of the initiatives passing the filter.
 
-    Computed once per version of the public data (``registry.cache``) and kept in a small
-    per-process cache, so the page, the downloads and the API share one computation per
-    change (issue 11); a cached result gets a fresh ``generated_at``, ``data_date`` and
-    ``filter_words`` (in the language of the request), as a new computation would.
+    Computed by ``registry.summary.figures`` once per version of the public data
+    (``registry.cache``) for every worker and app server: stored in ``shared_result`` and
+    kept in a small per-process cache in front of it, so the page, the downloads and the API
+    share one computation per change (issues 11 and 20); a stored result gets a fresh
+    ``generated_at``, ``data_date`` and ``filter_words`` (in the language of the request),
+    as a new computation would.
     """
     summary = _summary(flt, src, exact)
     return {key: value for key, value in summary.items() if not key.startswith("_")}
@@ -347,17 +376,49 @@ def compute_summary(flt: InitiativeFilter, src: Source, exact: bool = False) -> 
 def _summary(flt: InitiativeFilter, src: Source, exact: bool) -> dict[str, Any]:
     """The summary with its private parts (keys starting with "_", kept in the cache):
     ``_theme_quotes`` {theme id: quote} (for the staff summary of the same filter, whose
-    texts are the public ones) and ``_filter_themes`` {theme id: title} of the filter."""
+    texts are the public ones), ``_filter_themes`` {theme id: title} of the filter and
+    ``_entry_columns`` (the annex as ``encode_summary`` stores it; None when read back).
+
+    Computed once per data version for every worker and app server: kept in this process
+    (``summary_cache``) in front of the database (``registry.cache.shared_get``)."""
     threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
     key = _cache_key(flt, src, exact, threshold)
-    cached = summary_cache.get(key) if key is not None else None
-    if cached is not None:
-        return {**cached, "meta": {**cached["meta"],
-                                   **_meta(flt, src, cached["_filter_themes"])}}
+    if key is not None:
+        cached = summary_cache.get(key.local)
+        if cached is None:
+            body = shared_get(key.shared, key.version)
+            if body is not None:
+                cached = decode_summary(body)
+                summary_cache.put(key.local, cached, weight=len(cached["entries"]) + 1)
+        if cached is not None:
+            return {**cached, "meta": {**cached["meta"],
+                                       **_meta(flt, src, cached["_filter_themes"])}}
     summary = _compute_summary(flt, src, exact, threshold, current_taxonomy())
     if key is not None:
-        summary_cache.put(key, summary, weight=len(summary["entries"]) + 1)
+        summary_cache.put(key.local, summary, weight=len(summary["entries"]) + 1)
+        shared_put(key.shared, key.version, encode_summary(summary))
     return summary
+
+
+def encode_summary(summary: dict[str, Any]) -> bytes:
+    """A summary as stored for every worker: compressed JSON. Theme ids that are dict keys
+    become pairs and the annex becomes one list per field (compact, quick to read back)."""
+    out = {key: value for key, value in summary.items() if key != "_entry_columns"}
+    out["_theme_quotes"] = list(summary["_theme_quotes"].items())
+    out["_filter_themes"] = list(summary["_filter_themes"].items())
+    out["entries"] = summary.get("_entry_columns") or {
+        key: [entry[key] for entry in summary["entries"]] for key in ENTRY_KEYS}
+    text = json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(text.encode(), 1)
+
+
+def decode_summary(body: bytes) -> dict[str, Any]:
+    """The summary ``encode_summary`` stored, as ``_compute_summary`` returned it."""
+    out = json.loads(zlib.decompress(body))
+    out["_theme_quotes"] = {int(k): v for k, v in out["_theme_quotes"]}
+    out["_filter_themes"] = {int(k): v for k, v in out["_filter_themes"]}
+    out["entries"] = figures.entries(out["entries"])
+    return out
 
 
 def _meta(flt: InitiativeFilter, src: Source, theme_titles: dict[int, str]
@@ -368,26 +429,43 @@ def _meta(flt: InitiativeFilter, src: Source, theme_titles: dict[int, str]
             "filter_words": filter_words(flt, theme_titles)}
 
 
-def national(src: Source, exact: bool) -> dict[str, Any]:
+def national(src: Source, exact: bool, facts: figures.Facts | None = None) -> dict[str, Any]:
     """The unfiltered national table (``registry.summary.disclosure``) of ``src``, computed
-    once per data version like the summary."""
+    once per data version like the summary (kept in this process and for every worker).
+    ``facts``: the unfiltered facts of ``_all_reports(src)`` when the caller has them."""
     threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
     key = _cache_key(None, src, exact, threshold)
-    cached = summary_cache.get(key) if key is not None else None
-    if cached is not None:
-        return cached
-    all_reports = src.for_aggregates().with_confidential()
-    table = national_figures(all_reports, current_taxonomy(), records.themes(src),
-                             threshold=threshold, exact=exact)
     if key is not None:
-        summary_cache.put(key, table, weight=len(table["rows"]))
+        cached = summary_cache.get(key.local)
+        if cached is None:
+            body = shared_get(key.shared, key.version)
+            if body is not None:
+                cached = json.loads(zlib.decompress(body))
+                summary_cache.put(key.local, cached, weight=len(cached["rows"]))
+        if cached is not None:
+            return cached
+    taxonomy = current_taxonomy()
+    if facts is None:
+        facts = _load(_all_reports(src), InitiativeFilter.empty(), taxonomy, texts=False)
+    table = national_figures(facts, taxonomy, records.themes(src), threshold=threshold,
+                             exact=exact)
+    if key is not None:
+        summary_cache.put(key.local, table, weight=len(table["rows"]))
+        shared_put(key.shared, key.version,
+                   zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1))
     return table
 
 
-def summary_records(src: Source, flt: InitiativeFilter) -> Iterable[dict[str, Any]]:
-    """The records the summary reads: only its fields, obstacles narrowed by the filter."""
-    return records.initiatives(src, flt, fields=SUMMARY_FIELDS,
-                               obstacle_fields=SUMMARY_OBSTACLE_FIELDS, dimensions=False)
+def _all_reports(src: Source) -> Source:
+    """Every row figures can count: with confidential reports and the entries withdrawn
+    since a snapshot (the national table; and, masked, the unfiltered summaries)."""
+    return src.for_aggregates().with_confidential()
+
+
+def _load(src: Source, flt: InitiativeFilter, taxonomy: Taxonomy, *, texts: bool
+          ) -> figures.Facts:
+    return figures.load_facts(src, flt, sector_order=taxonomy.codes("sectors"),
+                              area_order=taxonomy.codes("areas"), texts=texts)
 
 
 def _figure_source(src: Source, exact: bool) -> Source:
@@ -400,54 +478,67 @@ def _figure_source(src: Source, exact: bool) -> Source:
 def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold: int,
                      taxonomy: Taxonomy) -> dict[str, Any]:
     themes = records.themes(src)
-    agg = aggregate(summary_records(_figure_source(src, exact), flt), themes)
-    # Texts and the annex are the public ones, for staff too.
-    public = agg if not exact else _summary(flt, src, exact=False)
-    sector_order = taxonomy.codes("sectors")
+    texts = not exact  # texts and the annex are the public ones, for staff too
+    unfiltered = flt.is_empty()
+    if unfiltered:  # one fetch serves the public and staff figures and the national table
+        facts = _load(_all_reports(src), flt, taxonomy, texts=texts)
+    else:
+        facts = _load(_figure_source(src, exact), flt, taxonomy, texts=texts)
+    agg = aggregate(facts, themes, public=not exact)
 
-    def counts(tally: Tally) -> dict[str, Any]:
-        return tally.as_dict(sector_order)
+    def counts(group: dict[str, Any] | None) -> dict[str, Any]:
+        return group if group is not None else figures.empty_counts()
 
     areas = [
         {"code": t.code, "label_nl": t.label_nl, "label_en": t.label_en,
-         **counts(agg["areas"][t.code])}
+         **counts(agg["areas"].get(t.code))}
         for t in taxonomy.areas
         if not flt.area or t.code in flt.area
     ]
     theme_rows = []
     for theme in themes_in_scope(flt, themes):
-        tally = agg["themes"].get(theme["id"])
-        if tally is None or not tally.obstacles:
+        found = agg["themes"].get(theme["id"])
+        if not found or not found["obstacles"]:
             continue
         theme_rows.append({
             "id": theme["id"], "title": theme["title"], "area": theme["area"],
             "description": theme["description"], "origins": theme_origins(theme),
-            "mixed": theme_mixed(theme), "rules": theme["rules"], **counts(tally),
+            "mixed": theme_mixed(theme), "rules": [_rule_fields(r) for r in theme["rules"]],
+            **found,
         })
     theme_rows.sort(key=lambda t: (-t["obstacles"], t["title"]))
     origins = []
     for level in ORIGIN_LEVELS:
-        tally = agg["origins"].get(level) or Tally()
         with_level = [t for t in theme_rows
                       if (level in t["origins"] if level != "onbekend" else not t["origins"])]
         origins.append({"level": level, "group": rule_group(level), "themes": len(with_level),
                         "mixed_themes": sum(1 for t in with_level if t["mixed"]),
-                        **counts(tally)})
+                        **counts(agg["origins"].get(level))})
     quarters = [{"quarter": q, "initiatives": c["initiatives"], "obstacles": c["obstacles"]}
                 for q, c in sorted(agg["quarters"].items())]
-    if exact:
+    entry_columns = None
+    if exact:  # texts and the annex are the public ones, for staff too
+        public = _summary(flt, src, exact=False)
         text_parts = {key: public[key] for key in ("top_rules", "policy_asks", "quotes",
                                                     "entries")}
         theme_quotes = public["_theme_quotes"]
     else:
-        text_parts = _text_parts(agg, theme_rows, themes)
-        theme_quotes = agg["theme_quotes"]
+        theme_ids = [t["id"] for t in themes]
+        quotes, theme_quotes = figures.quotes(_figure_source(src, exact=False), facts,
+                                              theme_ids, MAX_QUOTES)
+        text_parts = {"top_rules": figures.top_rules(facts, TOP_RULES),
+                      "policy_asks": _policy_asks(figures.policy_asks(facts, theme_ids),
+                                                  theme_rows, themes),
+                      "quotes": quotes}
+        entry_columns = figures.entry_columns(facts)
+        text_parts["entries"] = figures.entries(entry_columns)
     prev = previous_snapshot(src.snapshot)
     before = None
     if prev is not None:
         prev_source = SnapshotSource(prev)
-        before = aggregate(summary_records(_figure_source(prev_source, exact), flt),
-                           records.themes(prev_source))
+        before = figures.previous(facts, _load(_figure_source(prev_source, exact), flt,
+                                               taxonomy, texts=False),
+                                  records.themes(prev_source), public=not exact)
     changes = _changes(prev, before, agg, themes)
     titles = {t["id"]: t["title"] for t in themes}
     filter_themes = {tid: titles[tid] for tid in flt.theme if tid in titles}
@@ -460,18 +551,25 @@ def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold:
                                 else 0),
         },
         "key_message": _key_message(theme_rows, themes, theme_quotes, before, changes,
-                                    counts(agg["totals"])),
-        "totals": counts(agg["totals"]),
+                                    agg["totals"]),
+        "totals": agg["totals"],
         "areas": areas,
         "themes": theme_rows,
         "origins": origins,
         **text_parts,
         "quarters": quarters,
         "changes": changes,
-        "national": national(src, exact),
+        "national": national(src, exact, facts if unfiltered else None),
         "_theme_quotes": theme_quotes,
         "_filter_themes": filter_themes,
+        "_entry_columns": entry_columns,  # the annex as stored (encode_summary)
     }
+
+
+def _rule_fields(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule as the summary keeps it: the Dutch texts (``summary.texts.localize`` takes the
+    optional English ones from the theme records when it shows them)."""
+    return {key: rule[key] for key in ("title", "level", "source_url", "existing_room")}
 
 
 def severe_share(counts: dict[str, Any]) -> float:
@@ -492,8 +590,7 @@ def _key_message(theme_rows: list[dict[str, Any]], themes: list[dict[str, Any]],
         theme = by_id[row["id"]]
         change = None
         if before is not None:
-            old = before["themes"].get(row["id"])
-            change = row["schools"] - (len(old.schools) if old is not None else 0)
+            change = row["schools"] - before["theme_schools"].get(row["id"], 0)
         top.append({
             "id": row["id"], "title": row["title"], "area": row["area"],
             "problem": theme["description"], "ask": theme.get("ask") or "",
@@ -517,27 +614,22 @@ def _key_message(theme_rows: list[dict[str, Any]], themes: list[dict[str, Any]],
     }
 
 
-def _text_parts(agg: dict[str, Any], theme_rows: list[dict[str, Any]],
-                themes: list[dict[str, Any]]) -> dict[str, Any]:
-    top_rules = sorted(agg["rules"].values(),
-                       key=lambda r: (-r["obstacles"], -len(r["initiatives"]), r["rule"]))
+def _policy_asks(asks: dict[int | None, dict[str, dict[str, Any]]],
+                 theme_rows: list[dict[str, Any]], themes: list[dict[str, Any]]
+                 ) -> list[dict[str, Any]]:
+    """The asks grouped per theme (in the order of the theme rows, then those without a
+    theme), the most frequent first."""
     theme_titles = {t["id"]: t["title"] for t in themes}
     policy_asks = []
     for theme_id in [t["id"] for t in theme_rows] + [None]:
-        group = agg["asks"].get(theme_id)
+        group = asks.get(theme_id)
         if group:
             ranked = sorted(group.values(), key=lambda a: (-a["count"], a["text"]))
             policy_asks.append({
                 "theme_id": theme_id, "title": theme_titles.get(theme_id),
                 "asks": ranked[:MAX_ASKS_PER_THEME],
             })
-    return {
-        "top_rules": [{"rule": r["rule"], "obstacles": r["obstacles"],
-                       "initiatives": len(r["initiatives"])} for r in top_rules[:TOP_RULES]],
-        "policy_asks": policy_asks,
-        "quotes": agg["quotes"][:MAX_QUOTES],
-        "entries": agg["entries"],
-    }
+    return policy_asks
 
 
 class SummaryCache:
@@ -580,12 +672,19 @@ class SummaryCache:
 summary_cache = SummaryCache()
 
 
+class _Key(NamedTuple):
+    version: str  # the public data version
+    local: tuple  # the key in this process's summary_cache
+    shared: str  # the key in shared_result (registry.cache.shared_key)
+
+
 def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
-               threshold: int) -> tuple | None:
-    """The cache key, or None when the result must not be cached: no data version (the
+               threshold: int) -> _Key | None:
+    """The cache keys, or None when the result must not be cached: no data version (the
     table is missing, or the cache is switched off with ``SUMMARY_CACHE = False``), or this
     session holds changes to public data that are not committed yet (the version is only
-    replaced on commit)."""
+    replaced on commit). Filters that select the same (``InitiativeFilter.cache_key``) share
+    one result: everything in it that names the filter is made fresh on reading."""
     if not current_app.config["SUMMARY_CACHE"]:
         return None
     if has_pending_public_changes(db.session):
@@ -593,31 +692,27 @@ def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
     version = public_data_version()
     if version is None:
         return None
-    return (id(current_app), str(db.engine.url), version,
-            "national" if flt is None else json.dumps(flt.to_args(), sort_keys=True),
-            src.code, exact, threshold)
+    parts = ("summary" if flt is not None else "national", SUMMARY_FORMAT,
+             flt.cache_key() if flt is not None else "", src.code, exact, threshold)
+    return _Key(version, (id(current_app), str(db.engine.url), version, *parts),
+                shared_key(*parts))
 
 
 def _changes(prev: Snapshot | None, before: dict[str, Any] | None, agg: dict[str, Any],
              themes: list[dict[str, Any]]) -> dict[str, Any]:
-    """What changed since the previous snapshot ``prev`` (``before``: its aggregate under the
-    same filter and exactness)."""
+    """What changed since the previous snapshot ``prev`` (``before``: what
+    ``figures.previous`` found of it under the same filter and exactness)."""
     if prev is None or before is None:
         return {"previous": None, "previous_date": None, "new_themes": [],
                 "solved_obstacles": 0, "new_obstacles": 0, "new_provinces": []}
-    now_status = agg["obstacle_status"]
-    old_status = before["obstacle_status"]
     titles = {t["id"]: t["title"] for t in themes}
     return {
         "previous": prev.code,
         "previous_date": (as_utc(prev.created_at) or utcnow()).isoformat(),
         "new_themes": [{"id": tid, "title": titles.get(tid, "")}
                        for tid in sorted(agg["theme_ids"] - before["theme_ids"])],
-        "solved_obstacles": sum(
-            1 for oid, status in now_status.items()
-            if status == "opgelost" and oid in old_status and old_status[oid] != "opgelost"
-        ),
-        "new_obstacles": len(now_status.keys() - old_status.keys()),
+        "solved_obstacles": before["solved_obstacles"],
+        "new_obstacles": before["new_obstacles"],
         "new_provinces": [p for p in PROVINCES
                           if p in agg["provinces"] and p not in before["provinces"]],
     }
@@ -639,7 +734,7 @@ def confidential_reports() -> list[dict[str, Any]]:
         .where(ob.visibility == CONFIDENTIAL,
                ob.initiative_id.in_(InitiativeFilter.empty().select_ids(PUBLISHED)))).all()
     out = [{"id": r.id, "area": r.area_code,
-            "theme": themes[r.theme_id]["title"] if r.theme_id in themes else None,
+            "theme": localized(themes[r.theme_id], "title") if r.theme_id in themes else None,
             "title": r.title, "description": r.description or "", "rule": r.rule or "",
             "severity": r.severity, "status": r.status, "workaround": r.workaround or "",
             "policy_ask": r.policy_ask or ""} for r in rows]

@@ -15,8 +15,9 @@ semantics are written out from DOMAIN.md and the documented contract of
   title, summary, school name, place or one of its obstacle titles;
 - the obstacles that count are those of a matching initiative in the given areas and themes
   (all of them without an area or theme filter);
-- a school is a distinct (institution code, location number); learners are summed over
-  distinct initiatives;
+- a school is a distinct (institution code, location number), and every school without an
+  institution code (brin "", not in DUO's list) is a school of its own (its organisation
+  row); learners are summed over distinct initiatives;
 - rule origin is counted per rule level (issue 18): a report counts at every level among
   its theme's rules ("onbekend": no theme, or no rule of a known level), so the rows do not
   add up; a theme is mixed when its levels fall in more than one group (law and regulation /
@@ -102,7 +103,8 @@ def load(session, *, confidential: bool = False) -> Rows:
     run = session.execute
     initiatives = [dict(r._mapping) for r in run(text(
         "SELECT i.id, i.reference, i.title, i.summary, i.phase, i.learners_count, "
-        "i.published_at, o.name AS school, o.brin, o.location_number, o.sector, o.province, "
+        "i.published_at, o.name AS school, o.id AS organisation_id, o.brin, o.location_number, "
+        "o.sector, o.province, "
         "o.city, c.consent_quotes, c.erased_at "
         "FROM initiative i JOIN organisation o ON o.id = i.organisation_id "
         "LEFT JOIN contact c ON c.initiative_id = i.id "
@@ -264,12 +266,20 @@ def origin_groups(theme: dict[str, Any] | None) -> list[str]:
         "onbekend"]
 
 
+def school_of(rec: dict[str, Any]) -> tuple[str, Any]:
+    """A school: its institution code (any case) and location number; one typed by hand
+    without a code (not in DUO's list) is a school of its own, whatever its name."""
+    if not rec["brin"]:
+        return ("organisation", rec["organisation_id"])
+    return (rec["brin"].upper(), rec["location_number"])
+
+
 def group_counts(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]], *,
                  sectors: list[str]) -> dict[str, Any]:
     """The documented counts of a group of (initiative, obstacle) pairs."""
     pairs = list(pairs)
     initiatives = {rec["id"]: rec for rec, _ in pairs}
-    schools = {(rec["brin"].upper(), rec["location_number"]) for rec in initiatives.values()}
+    schools = {school_of(rec) for rec in initiatives.values()}
     sector_counts = Counter(rec["sector"] for rec in initiatives.values())
     province_counts = Counter(rec["province"] for rec in initiatives.values() if rec["province"])
     severity = Counter(str(o["severity"]) for _, o in pairs)
@@ -432,8 +442,7 @@ def key_message(rows: Rows, args: Args, theme_rows: list[dict[str, Any]],
         for rec, obs in selected(previous, args):
             for o in obs:
                 if o["theme_id"] in previous.theme_by_id:
-                    before_schools.setdefault(o["theme_id"], set()).add(
-                        (rec["brin"].upper(), rec["location_number"]))
+                    before_schools.setdefault(o["theme_id"], set()).add(school_of(rec))
     themes = rows.theme_by_id
     out = []
     for t in ranked:
