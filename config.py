@@ -64,6 +64,12 @@ class Config:
     MAX_FORM_PARTS = 500  # the submission form with 20 obstacles has about 200 fields
     MAX_OBSTACLES = 20
     MIN_FILL_SECONDS = _int("MIN_FILL_SECONDS", 3)
+    # Largest list (CSV or XLSX) a moderator may import (registry.imports); the upload page
+    # accepts a request this big instead of MAX_CONTENT_LENGTH
+    IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+    # Uploaded lists wait here until they are imported or discarded (one machine, like
+    # DOCUMENT_CACHE_DIR: the thread that checks a file runs where it was uploaded)
+    IMPORT_DIR = os.environ.get("IMPORT_DIR", str(BASE_DIR / "instance" / "imports"))
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -92,6 +98,10 @@ class Config:
     # Send queued mail once the transaction that queued it commits (after the response in a
     # request, at the end of a CLI command); off: only `flask send-mail` sends (registry/mail).
     MAIL_SEND_IMMEDIATELY = _bool("MAIL_SEND_IMMEDIATELY", True)
+    # The serving app itself sends due mail (retries, leftovers) every this many seconds in a
+    # background thread (registry/mail/worker.py); 0: off. On under `make run` (development),
+    # off in production, where `flask send-mail` runs from a timer.
+    MAIL_BACKGROUND_SECONDS = float(os.environ.get("MAIL_BACKGROUND_SECONDS", "0"))
     # Retries: after a failed attempt wait base * 2**(attempts-1) seconds, capped at the max;
     # give up ("failed", retryable on /beheer/mail) after MAIL_MAX_ATTEMPTS attempts.
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
@@ -162,6 +172,18 @@ class Config:
     # Where people report accessibility problems (the statement at /toegankelijkheid)
     ACCESSIBILITY_CONTACT_EMAIL = os.environ.get("ACCESSIBILITY_CONTACT_EMAIL", "")
 
+    # Open-data metadata (registry/opendata: the DCAT-AP-DONL catalogue at /api/v1/catalog and
+    # the Data Package at /export/datapackage.json): the licence of the data, who publishes
+    # it (an empty URI: the home page) and the contact point catalogues show (an empty name:
+    # the publisher's; an empty e-mail: only the link to /over)
+    OPEN_DATA_LICENSE = os.environ.get("OPEN_DATA_LICENSE",
+                                       "http://creativecommons.org/licenses/by/4.0/")
+    OPEN_DATA_PUBLISHER_NAME = os.environ.get("OPEN_DATA_PUBLISHER_NAME",
+                                              "Register gepersonaliseerd leren")
+    OPEN_DATA_PUBLISHER_URI = os.environ.get("OPEN_DATA_PUBLISHER_URI", "")
+    OPEN_DATA_CONTACT_NAME = os.environ.get("OPEN_DATA_CONTACT_NAME", "")
+    OPEN_DATA_CONTACT_EMAIL = os.environ.get("OPEN_DATA_CONTACT_EMAIL", "")
+
     # Staff login
     TOTP_ENABLED = _bool("TOTP_ENABLED", False)  # second factor; required for admins when on
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
@@ -205,6 +227,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    MAIL_BACKGROUND_SECONDS = float(os.environ.get("MAIL_BACKGROUND_SECONDS", "10"))
 
 
 class TestingConfig(Config):
@@ -213,6 +236,7 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     MAIL_BACKEND = "memory"
+    MAIL_BACKGROUND_SECONDS = 0.0  # a test that wants the background sender switches it on
     MIN_FILL_SECONDS = 0
     RATELIMIT_ENABLED = False
     SERVER_NAME = None

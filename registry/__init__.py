@@ -123,7 +123,8 @@ def _translation_dirs(app: Flask) -> str:
 # One blueprint per domain; each module has ``bp`` (views.py) and may have ``register`` (cli.py).
 DOMAINS = (
     "public", "submissions", "manage", "auth", "admin", "moderation", "mail", "geo", "maps",
-    "exports", "summary", "api", "connect", "themes", "pilots",
+    "exports", "summary", "api", "connect", "themes", "pilots", "opendata",
+    "imports",
 )
 
 

@@ -10,23 +10,28 @@ signal                 sent by                                receivers
 entry_submitted        submissions.services.submit            history; manage (confirmation
                                                               mail)
 entry_confirmed        manage.services.confirm_initiative     history; moderation (duplicates)
-entry_published        moderation.services.publish            history; connect (digests)
+entry_published        moderation.services.publish            history; manage (mail + public
+                                                              link); connect (digests)
 entry_rejected         moderation.services.reject             history; manage (mail + reason);
                                                               published (snapshots, if it
                                                               was public)
 changes_requested      moderation.services.request_changes    manage (mail + manage link)
 entry_edited           moderation edit and reclassify,        history; moderation (duplicates
                        manage.services.submit_edit and        while pending); published
-                       set_obstacle_visibility                (confidential in snapshots)
+                       set_obstacle_visibility                (confidential in snapshots);
+                                                              connect (alerts: new topics)
 edit_proposed          manage.services.submit_edit            -
 edit_approved          moderation.services.approve_revision   published (confidential in
-                                                              snapshots)
-edit_discarded         moderation.services.discard_revision   -
+                                                              snapshots); manage (mail);
+                                                              connect (alerts: new topics)
+edit_discarded         moderation.services.discard_revision   manage (mail + reason)
 entry_withdrawn        manage.services.withdraw_initiative    history; published (leaves
                                                               every snapshot's rows)
 contact_erased         manage.services.erase_contact          history
-entries_merged         moderation.services.merge              history
-obstacle_linked        moderation.services.link_obstacle      -
+entries_merged         moderation.services.merge              history; manage (mail to the
+                                                              merged entry's contact);
+                                                              connect (alerts: new topics)
+obstacle_linked        moderation.services.link_obstacle      connect (theme alerts)
 theme_changed          moderation.services.save/delete_theme  -
 snapshot_created       published.snapshots.create_snapshot    -
 =====================  =====================================  ==============================

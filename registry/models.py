@@ -13,6 +13,7 @@ from registry.connect.models import (  # noqa: F401
 )
 from registry.geo.models import GeocodeCache  # noqa: F401
 from registry.history.models import Revision  # noqa: F401
+from registry.imports.models import ImportJob, ImportRow, ImportSource  # noqa: F401
 from registry.mail.models import OutboxMessage  # noqa: F401
 from registry.manage.models import ManageToken  # noqa: F401
 from registry.moderation.models import DuplicateFlag, MergeOperation, Theme, ThemeRule  # noqa: F401

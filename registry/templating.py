@@ -1,16 +1,29 @@
 """Template globals, filters and the form-error helpers shared by every blueprint."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
+from markupsafe import Markup, escape
+from sqlalchemy import select
 from wtforms import Field, Form
 from wtforms.fields import FieldList, FormField
 
 from registry.database import as_utc
-from registry.history.labels import change_label, change_value
+from registry.extensions import db
+from registry.history.labels import template_globals as history_labels
+from registry.localized import (
+    as_language,
+    lang_attr,
+    lang_span,
+    localized,
+    mark_parts,
+    missing_english,
+)
+from registry.moderation.models import Theme
 from registry.summary.labels import area_label, sector_label
 from registry.summary.labels import template_helpers as summary_helpers
 from registry.taxonomy import constants
@@ -53,6 +66,16 @@ def error_list(form: Form) -> list[tuple[str, str]]:
     return items
 
 
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def inline_code(text: str | None) -> Markup:
+    """A text with `code` in backticks (Markdown's inline code), as HTML: escaped, and each
+    backticked part in ``<code>`` (API descriptions, the data dictionary)."""
+    escaped = str(escape(text or ""))
+    return Markup(_BACKTICKS.sub(r"<code>\1</code>", escaped))  # noqa: S704 - escaped above
+
+
 def register(app: Flask) -> None:
     @app.context_processor
     def inject_globals():
@@ -70,15 +93,35 @@ def register(app: Flask) -> None:
 
     app.add_template_global(error_list, "error_list")
     app.add_template_global(own_errors, "own_errors")
-    # Labels of revision-diff keys and values on the staff screens (registry.history.labels).
-    app.add_template_global(change_label, "change_label")
-    app.add_template_global(change_value, "change_value")
+    # Words for the codes of the staff screens: history, diffs, audit log, outbox
+    # (registry.history.labels).
+    for name, function in history_labels().items():
+        app.add_template_global(function, name)
 
     # The taxonomy (areas, dimensions, sectors, phases) as the database has it: the
     # vocabulary itself for option lists, and labels of single codes.
     app.add_template_global(current_taxonomy, "taxonomy")
     app.add_template_global(area_label, "area_label")
     app.add_template_global(sector_label, "sector_label")  # the short one: po, vo, mbo...
+
+    # Curated texts with an optional English version (registry.localized): the English one in
+    # the English interface, else the Dutch one, marked lang="nl" by |lang_span / |lang_attr.
+    app.add_template_global(localized, "localized")
+    app.add_template_global(as_language, "as_language")
+    app.add_template_global(missing_english, "missing_english")
+    app.add_template_filter(lang_span, "lang_span")
+    app.add_template_filter(lang_attr, "lang_attr")
+    app.add_template_filter(inline_code, "inline_code")
+    app.add_template_filter(mark_parts, "mark_parts")
+
+    @app.template_global()
+    def theme_titles(flt) -> list:
+        """The titles of the filter's themes in the interface language (to mark a Dutch one
+        in the filter in words: ``|mark_parts(theme_titles(flt))``)."""
+        if not flt.theme:
+            return []
+        themes = db.session.scalars(select(Theme).where(Theme.id.in_(flt.theme)))
+        return [localized(t, "title") for t in themes]
 
     @app.template_global()
     def dimension_label(code: str | None) -> str:

@@ -5,6 +5,7 @@ import itertools
 
 from registry.database import utcnow
 from registry.extensions import db
+from registry.imports.models import MAPPING, ImportJob
 from registry.submissions.services import (
     ContactData,
     InitiativeData,
@@ -113,3 +114,12 @@ def make_initiative(state: str = InitiativeState.PUBLISHED, commit: bool = True,
     if commit:
         db.session.commit()
     return initiative
+
+
+def sample_import_job() -> int:
+    """The list import pages (issue 21) show a job: one waiting for its column mapping."""
+    job = ImportJob(source="Netwerk Oost", file_name="scholen.csv", kind="csv",
+                    layout="mapped", status=MAPPING, headers=["School", "Plaats", "Initiatief"])
+    db.session.add(job)
+    db.session.flush()
+    return job.id

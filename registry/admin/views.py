@@ -17,6 +17,7 @@ from registry.auth import services as accounts
 from registry.auth.decorators import protect_blueprint
 from registry.auth.models import ROLES, User
 from registry.extensions import db
+from registry.history import labels
 from registry.mail.services import queue_mail
 
 from .forms import ROLE_LABELS, InviteForm
@@ -172,9 +173,15 @@ def audit():
     target_types = db.session.scalars(select(AuditEvent.target_type).distinct()
                                       .where(AuditEvent.target_type != "")
                                       .order_by(AuditEvent.target_type))
+    # The staff accounts of this page in one query (the page names them, labels.actor_name).
+    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
+    if actor_ids:
+        db.session.scalars(select(User).where(User.id.in_(actor_ids))).all()
     return render_template(
         "admin/audit.html", events=events, total=total, page=page, page_size=AUDIT_PAGE_SIZE,
-        actions=list(actions), target_types=list(target_types),
+        action_groups=labels.action_choices(actions),
+        target_types=sorted(((t, labels.target_type_label(t)) for t in target_types),
+                            key=lambda item: item[1]),
         f={"actor": actor, "action": action, "target_type": target_type,
            "target_id": target_id if target_id is not None else "",
            "from": args.get("from", ""), "to": args.get("to", "")},

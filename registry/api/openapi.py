@@ -1,10 +1,17 @@
 """The OpenAPI 3.1 document of /api/v1, built from the same vocabularies the API checks.
 
 Keep this in step with views.py and params.py: the test suite runs schemathesis against it.
+
+Descriptions are written in Dutch through gettext, like every text of the interface, and are
+built in the language of the moment: ``/api/v1/openapi.json`` is always English (the view
+builds it under ``force_locale("en")``), the docs page is in the reader's language. Codes and
+names in descriptions are marked with backticks (shown as code on the docs page).
 """
 from __future__ import annotations
 
 from typing import Any
+
+from flask_babel import gettext as _
 
 from registry.api.params import (
     DEFAULT_PER_PAGE,
@@ -27,7 +34,19 @@ NULLABLE_STR = {"type": ["string", "null"]}
 # out: the ECMA regex engine of the validators refuses them in a character class.)
 CLEAN_TEXT = (r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
               r"\ufffd\ufffe\uffff\ufdd0-\ufdef]*$")
+SNAPSHOT_CODE = "^[0-9]{4}-[0-9]{2}-[a-z]{1,3}$"
 NULLABLE_INT = {"type": ["integer", "null"]}
+
+
+def pattern_words() -> dict[str, str]:
+    """The patterns of the document in words, with an example (the docs page shows these
+    instead of the regular expressions)."""
+    return {
+        CLEAN_TEXT: _("tekst zonder stuurtekens (zoals tab of nieuwe regel) en zonder tekens "
+                      "die de leesrichting omdraaien, bijvoorbeeld %(example)s",
+                      example="leerroute"),
+        SNAPSHOT_CODE: _("jaar-maand-letters, bijvoorbeeld %(example)s", example="2026-11-a"),
+    }
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -37,7 +56,8 @@ def _ref(name: str) -> dict[str, str]:
 def _array_param(name: str, items: dict, description: str) -> dict[str, Any]:
     return {
         "name": name, "in": "query", "required": False, "style": "form", "explode": True,
-        "description": description + " Repeat the parameter for several values (OR).",
+        "description": description + " " + _("Herhaal de parameter voor meerdere waarden "
+                                             "(OF)."),
         "schema": {"type": "array", "items": items},
     }
 
@@ -50,8 +70,8 @@ def _ok(schema: dict, description: str) -> dict[str, Any]:
     return {
         "description": description,
         "headers": {
-            "ETag": {"description": "Entity tag of the representation; send it back in "
-                                    "If-None-Match to get 304 Not Modified.",
+            "ETag": {"description": _("Entity tag van het antwoord; stuur hem terug in "
+                                      "`If-None-Match` om `304 Not Modified` te krijgen."),
                      "schema": {"type": "string"}},
             "Access-Control-Allow-Origin": {"schema": {"type": "string", "const": "*"}},
         },
@@ -59,10 +79,12 @@ def _ok(schema: dict, description: str) -> dict[str, Any]:
     }
 
 
-COMMON_RESPONSES = {
-    "304": {"description": "Not modified (the If-None-Match header matched the ETag)."},
-    "429": _problem_response("Too many requests from this address; see Retry-After."),
-}
+def _common_responses() -> dict[str, Any]:
+    return {
+        "304": {"description": _("Niet gewijzigd (de header `If-None-Match` kwam overeen met "
+                                 "de ETag).")},
+        "429": _problem_response(_("Te veel verzoeken vanaf dit adres; zie `Retry-After`.")),
+    }
 
 
 def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
@@ -71,49 +93,56 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
     sectors, phases = taxonomy.codes("sectors"), taxonomy.codes("phases")
     filter_params = [
         _array_param("sector", {"type": "string", "enum": sectors},
-                     "Sector of the school."),
+                     _("Sector van de school.")),
         _array_param("area", {"type": "string", "enum": areas},
-                     "Initiatives with at least one obstacle in this area."),
+                     _("Initiatieven met minstens één knelpunt in dit gebied.")),
         _array_param("province", {"type": "string", "enum": list(constants.PROVINCES)},
-                     "Province of the school."),
+                     _("Provincie van de school.")),
         _array_param("phase", {"type": "string", "enum": phases},
-                     "Phase of the initiative."),
+                     _("Fase van het initiatief.")),
         _array_param("theme", {"type": "integer", "minimum": 1, "maximum": MAX_THEME_ID},
-                     "Initiatives with an obstacle linked to this curated theme (id)."),
+                     _("Initiatieven met een knelpunt in dit thema (id).")),
         {"name": "dimension", "in": "query", "required": False,
-         "description": "Only initiatives at or above `min_level` (now or as ambition) on this "
-                        "dimension of personalisation.",
+         "description": _("Alleen initiatieven op of boven `min_level` (nu of als ambitie) "
+                          "op deze dimensie van personalisering."),
          "schema": {"type": "string", "enum": dimensions}},
         {"name": "min_level", "in": "query", "required": False,
-         "description": "Level used with `dimension` (0-3, default 1).",
+         "description": _("Niveau bij `dimension` (0-3, standaard 1)."),
          "schema": {"type": "integer", "minimum": 0, "maximum": 3, "default": 1}},
         {"name": "q", "in": "query", "required": False,
-         "description": "Free text in title, summary, school, town or obstacle titles.",
+         "description": _("Vrije tekst in titel, samenvatting, school, plaats of titels van "
+                          "knelpunten."),
          "schema": {"type": "string", "maxLength": MAX_Q, "pattern": CLEAN_TEXT}},
     ]
     page_params = [
         {"name": "page", "in": "query", "required": False,
+         "description": _("Paginanummer, vanaf 1."),
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
         {"name": "per_page", "in": "query", "required": False,
+         "description": _("Aantal items per pagina."),
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
                     "default": DEFAULT_PER_PAGE}},
     ]
     obstacle_params = [
         _array_param("severity", {"type": "integer", "enum": list(constants.SEVERITIES)},
-                     "Severity (1 hinders ... 4 blocks the initiative)."),
+                     _("Ernst (1 hindert ... 4 blokkeert het initiatief).")),
         _array_param("status", {"type": "string", "enum": list(constants.OBSTACLE_STATUSES)},
-                     "Status of the obstacle."),
+                     _("Status van het knelpunt.")),
     ]
     snapshot_param = {
         "name": "snapshot", "in": "query", "required": False,
-        "description": "Code of a citable snapshot (e.g. `2026-11-a`) instead of live data.",
-        "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[a-z]{1,3}$"},
+        "description": _("Code van een citeerbare momentopname (bijvoorbeeld `2026-11-a`) in "
+                         "plaats van de actuele gegevens."),
+        "schema": {"type": "string", "pattern": SNAPSHOT_CODE},
     }
     id_param = {"name": "id", "in": "path", "required": True,
+                "description": _("Het id van het item."),
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
-    bad_request = {"400": _problem_response("A query parameter has a value the API does not "
-                                            "accept; `invalid_params` names it.")}
-    not_found = {"404": _problem_response("No published item with this id.")}
+    bad_request = {"400": _problem_response(_("Een parameter heeft een waarde die de API niet "
+                                              "accepteert; `invalid_params` noemt hem."))}
+    not_found = {"404": _problem_response(_("Geen gepubliceerd item met dit id."))}
+    english = _("Engelse versie (optioneel); leeg als de moderator er geen schreef: toon dan "
+                "de Nederlandse tekst.")
 
     taxonomy_item = {
         "type": "object", "additionalProperties": False,
@@ -127,7 +156,7 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "Problem": {
             "type": "object",
-            "description": "RFC 9457 problem details.",
+            "description": _("Foutbeschrijving volgens RFC 9457 (problem details)."),
             "required": ["type", "title", "status"],
             "properties": {
                 "type": {"type": "string"},
@@ -160,13 +189,14 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
         },
         "Organisation": {
             "type": "object", "additionalProperties": False,
-            "description": "The school (location). No street address, no personal data.",
+            "description": _("De school (vestiging). Geen straat en huisnummer, geen "
+                             "persoonsgegevens."),
             "required": ["name", "brin", "location_number", "sector", "levels",
                          "qualification_codes", "city", "municipality", "province", "website",
                          "latitude", "longitude", "geo_precision"],
             "properties": {
                 "name": {"type": "string"},
-                "brin": {"type": "string", "description": "Institution code (instellingscode)."},
+                "brin": {"type": "string", "description": _("Instellingscode (BRIN).")},
                 "location_number": NULLABLE_STR,
                 "sector": {"type": "string", "enum": sectors},
                 "levels": {"type": "string"},
@@ -232,19 +262,29 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
         },
         "ThemeRule": {
             "type": "object", "additionalProperties": False,
-            "required": ["id", "title", "level", "source_url", "existing_room"],
+            "required": ["id", "title", "level", "source_url", "existing_room", "title_en",
+                         "existing_room_en"],
             "properties": {"id": {"type": "integer",
-                                  "description": "Position of the rule in its theme (1-based)."},
+                                  "description": _("Positie van de regel in zijn thema "
+                                                   "(vanaf 1).")},
                            "title": {"type": "string"},
                            "level": {"type": "string", "enum": list(RULE_LEVELS)},
                            "source_url": {"type": "string"},
-                           "existing_room": {"type": "string"}},
+                           "existing_room": {"type": "string"},
+                           "title_en": {"type": "string", "description": english},
+                           "existing_room_en": {"type": "string", "description": english}},
         },
         "Theme": {
             "type": "object", "additionalProperties": False,
-            "required": ["id", "area", "title", "description", "rules", "url"],
+            "required": ["id", "area", "title", "description", "ask", "title_en",
+                         "description_en", "ask_en", "rules", "url"],
             "properties": {"id": {"type": "integer"}, "area": {"type": "string"},
                            "title": {"type": "string"}, "description": {"type": "string"},
+                           "ask": {"type": "string",
+                                   "description": _("De vraag aan OCW van dit thema.")},
+                           "title_en": {"type": "string", "description": english},
+                           "description_en": {"type": "string", "description": english},
+                           "ask_en": {"type": "string", "description": english},
                            "rules": {"type": "array", "items": _ref("ThemeRule")},
                            "url": {"type": "string", "format": "uri"}},
         },
@@ -255,8 +295,8 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
     summary_schema = schemas["InitiativeSummary"]
     schemas["InitiativeDetail"] = {
         "type": "object", "additionalProperties": False,
-        "description": "All fields of InitiativeSummary, and the description, ICT, "
-                       "dimensions and obstacles.",
+        "description": _("Alle velden van `InitiativeSummary`, en daarnaast de "
+                         "beschrijving, ICT, dimensies en knelpunten."),
         "required": summary_schema["required"] + ["description", "ict", "dimensions",
                                                   "obstacles"],
         "properties": {
@@ -278,51 +318,54 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
     def op(op_id: str, summary: str, params: list, responses: dict,
            description: str = "") -> dict:
         out = {"operationId": op_id, "summary": summary, "parameters": params,
-               "responses": {**responses, **COMMON_RESPONSES}}
+               "responses": {**responses, **_common_responses()}}
         if description:
             out["description"] = description
         return {"get": out}
 
     paths = {
         "/initiatives": op(
-            "listInitiatives", "Published initiatives", filter_params + page_params,
-            {"200": _ok(page_of("InitiativeSummary"), "A page of initiatives, ordered by id."),
+            "listInitiatives", _("Gepubliceerde initiatieven"), filter_params + page_params,
+            {"200": _ok(page_of("InitiativeSummary"),
+                        _("Een pagina initiatieven, op volgorde van id.")),
              **bad_request},
-            "Filters are the ones of the map and the list (`/initiatieven`). Ordering is by "
-            "id, so pages are stable while new initiatives are published.",
+            _("De filters zijn die van de kaart en de lijst (`/initiatieven`). De volgorde is "
+              "op id, zodat pagina's gelijk blijven terwijl er nieuwe initiatieven bijkomen."),
         ),
         "/initiatives/{id}": op(
-            "getInitiative", "One published initiative with its dimensions and obstacles",
-            [id_param], {"200": _ok(_ref("InitiativeDetail"), "The initiative."), **not_found},
+            "getInitiative", _("Eén gepubliceerd initiatief met zijn dimensies en knelpunten"),
+            [id_param], {"200": _ok(_ref("InitiativeDetail"), _("Het initiatief.")),
+                         **not_found},
         ),
         "/obstacles": op(
-            "listObstacles", "Obstacles reported by published initiatives",
+            "listObstacles", _("Knelpunten gemeld door gepubliceerde initiatieven"),
             filter_params + obstacle_params + page_params,
-            {"200": _ok(page_of("Obstacle"), "A page of obstacles, ordered by id."),
+            {"200": _ok(page_of("Obstacle"), _("Een pagina knelpunten, op volgorde van id.")),
              **bad_request},
-            "The initiative filters select initiatives; `area` and `theme` also narrow the "
-            "obstacles themselves, `severity` and `status` only the obstacles.",
+            _("De filters op initiatieven kiezen de initiatieven; `area` en `theme` beperken "
+              "ook de knelpunten zelf, `severity` en `status` alleen de knelpunten."),
         ),
         "/themes": op(
-            "listThemes", "Curated obstacle themes (knelpunten) and the rules behind them", [],
+            "listThemes", _("Thema's: gebundelde knelpunten en de regels erachter"), [],
             {"200": _ok({"type": "object", "additionalProperties": False, "required": ["data"],
                          "properties": {"data": {"type": "array", "items": _ref("Theme")}}},
-                        "All themes, ordered by id.")},
+                        _("Alle thema's, op volgorde van id."))},
         ),
         "/themes/{id}": op(
-            "getTheme", "One curated theme", [id_param],
-            {"200": _ok(_ref("Theme"), "The theme."), **not_found},
+            "getTheme", _("Eén thema"), [id_param],
+            {"200": _ok(_ref("Theme"), _("Het thema.")), **not_found},
         ),
         "/taxonomies": op(
-            "listTaxonomies", "Every vocabulary (codes with Dutch and English labels)", [],
+            "listTaxonomies", _("Alle vocabulaires (codes met Nederlandse en Engelse labels)"),
+            [],
             {"200": _ok({"type": "object", "additionalProperties": False,
                          "required": list(TAXONOMY_NAMES),
                          "properties": {n: {"type": "array", "items": _ref("TaxonomyItem")}
                                         for n in TAXONOMY_NAMES}},
-                        "All vocabularies.")},
+                        _("Alle vocabulaires."))},
         ),
         "/taxonomies/{name}": op(
-            "getTaxonomy", "One vocabulary",
+            "getTaxonomy", _("Eén vocabulaire"),
             [{"name": "name", "in": "path", "required": True,
               "schema": {"type": "string", "enum": list(TAXONOMY_NAMES)}}],
             {"200": _ok({"type": "object", "additionalProperties": False,
@@ -330,39 +373,39 @@ def build_spec(taxonomy: Taxonomy, *, server_url: str) -> dict[str, Any]:
                          "properties": {"name": {"type": "string"},
                                         "data": {"type": "array",
                                                  "items": _ref("TaxonomyItem")}}},
-                        "The vocabulary."),
-             "404": _problem_response("No vocabulary with this name.")},
+                        _("Het vocabulaire.")),
+             "404": _problem_response(_("Geen vocabulaire met deze naam."))},
         ),
         "/statistics": op(
-            "getStatistics", "The figures behind the obstacle summary (/knelpunten)",
+            "getStatistics", _("De cijfers achter het knelpuntenoverzicht (`/knelpunten`)"),
             filter_params + [snapshot_param],
-            {"200": _ok(_ref("Statistics"), "The same numbers as the summary page."),
+            {"200": _ok(_ref("Statistics"), _("Dezelfde cijfers als het knelpuntenoverzicht.")),
              **bad_request,
-             "404": _problem_response("No snapshot with this code.")},
-            "Every figure counts public reports only (they are public with the school's name, "
-            "so the figures are exact). Confidential reports count only in `national`: one "
-            "unfiltered table per area and theme, where a figure that fewer than "
-            "`national.threshold` schools' confidential reports affect is null. "
-            "Obstacle-level figures count only the obstacles in the filtered areas/themes. "
-            "`key_message` lists the themes that affect the most schools, with their rules "
-            "and the ask to OCW (quotes are left out). `origins` counts a report at every "
-            "level of its theme's rules (wet ... bestuur), so its rows do not add up.",
+             "404": _problem_response(_("Geen momentopname met deze code."))},
+            _("Elk cijfer telt alleen openbare meldingen (die zijn openbaar met de naam van de "
+              "school, dus de cijfers zijn exact). Vertrouwelijke meldingen tellen alleen mee "
+              "in `national`: één ongefilterde tabel per gebied en thema, waarin een cijfer "
+              "`null` is als de vertrouwelijke meldingen erachter van minder dan "
+              "`national.threshold` scholen komen. Cijfers over knelpunten tellen alleen de "
+              "knelpunten in de gefilterde gebieden en thema's. `key_message` noemt de thema's "
+              "die de meeste scholen raken, met hun regels en de vraag aan OCW (zonder "
+              "citaten). `origins` telt een melding bij elk niveau van de regels van haar thema "
+              "(`wet` ... `bestuur`), dus de rijen tellen niet op."),
         ),
     }
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Register gepersonaliseerd leren - open data API",
+            "title": _("Register gepersonaliseerd leren - open data API"),
             "version": "1.0.0",
-            "description": (
-                "Read-only access to the published initiatives for fully personalised "
-                "learning, the obstacles they meet and the curated themes. No personal data. "
-                "Every response carries an ETag (send If-None-Match for 304), "
-                "`Access-Control-Allow-Origin: *`, and rate-limit headers "
-                "(X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset; Retry-After "
-                "on 429). Errors are RFC 9457 problem details "
-                "(`application/problem+json`)."
-            ),
+            "description": _(
+                "Alleen-lezen toegang tot de gepubliceerde initiatieven voor volledig "
+                "gepersonaliseerd leren, de knelpunten waar ze tegenaan lopen en de thema's. "
+                "Geen persoonsgegevens. Elk antwoord heeft een ETag (stuur `If-None-Match` "
+                "voor 304), `Access-Control-Allow-Origin: *` en headers over de limiet "
+                "(`X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`; "
+                "`Retry-After` bij 429). Fouten zijn problem details volgens RFC 9457 "
+                "(`application/problem+json`)."),
             "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
         },
         "servers": [{"url": server_url}],

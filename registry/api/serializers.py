@@ -87,13 +87,20 @@ def initiative_detail(rec: dict[str, Any], url: str, html_url: str) -> dict[str,
 
 
 def theme(item: dict[str, Any], url: str) -> dict[str, Any]:
+    """A curated theme: the Dutch texts, and the optional English ones (``*_en``, "" when
+    the moderator wrote none)."""
     return {
         "id": item["id"],
         "area": item["area"],
         "title": item["title"],
         "description": item["description"],
+        "ask": item["ask"],
+        "title_en": item["title_en"],
+        "description_en": item["description_en"],
+        "ask_en": item["ask_en"],
         "rules": [{"id": i + 1, "title": r["title"], "level": r["level"],
-                   "source_url": r["source_url"], "existing_room": r["existing_room"]}
+                   "source_url": r["source_url"], "existing_room": r["existing_room"],
+                   "title_en": r["title_en"], "existing_room_en": r["existing_room_en"]}
                   for i, r in enumerate(item["rules"])],
         "url": url,
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 from registry.moderation.models import RULE_LEVELS
 from registry.published import records
 from registry.published.filters import InitiativeFilter
@@ -48,7 +50,7 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
     integer = {"type": "integer", "minimum": 0}
     counts = {
         "initiatives": integer,
-        "schools": {**integer, "description": "Distinct schools (BRIN + location)."},
+        "schools": {**integer, "description": _("Verschillende scholen (BRIN + vestiging).")},
         "learners": integer,
         "obstacles": integer,
         "sectors": {"type": "object", "propertyNames": {"enum": taxonomy.codes("sectors")},
@@ -67,18 +69,20 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
     rule["additionalProperties"] = True
     nullable_str = {"type": ["string", "null"]}
     origins = {"type": "array", "items": {"type": "string", "enum": list(RULE_LEVELS)},
-               "description": "The levels of the theme's rules, from national law down to "
-                              "the school (RULE_LEVELS order)."}
+               "description": _("De niveaus van de regels van het thema, van de wet tot de "
+                                "school.")}
     mixed = {"type": "boolean",
-             "description": "The theme's rules come from more than one group."}
+             "description": _("De regels van het thema komen uit meer dan één groep.")}
     group = {"type": "string", "enum": list(ORIGIN_GROUPS),
-             "description": "regelgeving: wet, amvb, ministeriele_regeling (a change of law "
-                            "or regulation); toezicht_sector: toezicht, sectorafspraak; "
-                            "school: bestuur (information or a change at the school)."}
+             "description": _("`regelgeving`: `wet`, `amvb`, `ministeriele_regeling` (een "
+                              "wijziging van wet- of regelgeving); `toezicht_sector`: "
+                              "`toezicht`, `sectorafspraak`; `school`: `bestuur` (informatie "
+                              "of een wijziging bij de school).")}
     distribution = {
         "sectors": counts["sectors"], "provinces": counts["provinces"]}
     nullable_int = {"type": ["integer", "null"], "minimum": 0,
-                    "description": "null: not shown, to protect confidential reports"}
+                    "description": _("`null`: niet getoond, ter bescherming van "
+                                     "vertrouwelijke meldingen.")}
     return _obj({
         "meta": _obj({
             "source": {"type": "string", "enum": ["live", "snapshot"]},
@@ -88,15 +92,16 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
             "filter_args": {"type": "object", "additionalProperties": {
                 "type": ["string", "array"], "items": {"type": "string"}}},
             "filter_words": {"type": "string",
-                             "description": "The filter in words (interface language)."},
+                             "description": _("Het filter in woorden (in de taal van de "
+                                              "interface).")},
             "exact": {"type": "boolean"},
             "threshold": integer,
             "withdrawn_since": integer,
         }),
         "key_message": _obj({
-            "themes": {"type": "array", "description": (
-                "The themes affecting the most schools (then the highest share of severity "
-                "3-4), with their rules, the room that exists and the ask to OCW."),
+            "themes": {"type": "array", "description": _(
+                "De thema's die de meeste scholen raken (daarna het grootste aandeel ernst "
+                "3-4), met hun regels, de ruimte die er al is en de vraag aan OCW."),
                 "items": _obj({
                     "id": {"type": "integer"}, "title": {"type": "string"},
                     "area": {"type": "string"},
@@ -111,11 +116,11 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
                     "initiatives": integer, "schools": integer, "learners": integer,
                     "reports": integer,
                     "severe_share": {"type": "number", "minimum": 0, "maximum": 1,
-                                     "description": "Share of reports of severity 3-4."},
+                                     "description": _("Aandeel meldingen met ernst 3-4.")},
                     **distribution,
-                    "schools_change": {"type": ["integer", "null"], "description": (
-                        "Schools now minus schools in the previous snapshot (same filter); "
-                        "null without a previous snapshot.")}})},
+                    "schools_change": {"type": ["integer", "null"], "description": _(
+                        "Scholen nu min scholen in de vorige momentopname (zelfde filter); "
+                        "`null` zonder vorige momentopname.")}})},
             "new_themes": {"type": "array", "items": _obj({"id": {"type": "integer"},
                                                             "title": {"type": "string"}})},
             "figures": _obj({k: integer for k in ("initiatives", "schools", "learners",
@@ -130,15 +135,15 @@ def statistics_schema(taxonomy: Taxonomy) -> dict[str, Any]:
             "description": {"type": "string"},
             "origins": origins, "mixed": mixed,
             "rules": {"type": "array", "items": rule}, **counts})},
-        "origins": {"type": "array", "description": (
-            "Reports per level of the rules of their theme. A report counts at every level "
-            "of its theme's rules, so the rows do not add up; onbekend: reports without a "
-            "theme or in a theme without rules."), "items": _obj({
+        "origins": {"type": "array", "description": _(
+            "Meldingen per niveau van de regels van hun thema. Een melding telt mee bij elk "
+            "niveau van de regels van haar thema, dus de rijen tellen niet op; `onbekend`: "
+            "meldingen zonder thema of in een thema zonder regels."), "items": _obj({
                 "level": {"type": "string", "enum": list(ORIGIN_LEVELS)},
                 "group": group,
                 "themes": integer,
                 "mixed_themes": {**integer,
-                                 "description": "Of those themes, the mixed ones."},
+                                 "description": _("Van die thema's de gemengde.")},
                 **counts})},
         "top_rules": {"type": "array", "items": _obj({
             "rule": {"type": "string"}, "obstacles": integer, "initiatives": integer})},

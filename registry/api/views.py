@@ -17,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, json, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, NotFound
 
 from registry.api import params, serializers, services
-from registry.api.openapi import build_spec
+from registry.api.openapi import build_spec, pattern_words
 from registry.api.statistics import statistics
 from registry.cache import cached_page
 from registry.errors import error_message
@@ -157,13 +158,18 @@ def index():
 
 @bp.route("/openapi.json")
 def openapi():
-    return _json(current_spec())
+    """The machine-readable document, always in English (whatever the caller's language)."""
+    with force_locale("en"):
+        return _json(current_spec())
 
 
 @bp.route("/docs")
 def docs():
+    """The same document as a page, in the interface language only."""
     return render_template("api/docs.html", spec=current_spec(),
-                           openapi_url=absolute_url("api.openapi"))
+                           openapi_url=absolute_url("api.openapi"),
+                           pattern_words=pattern_words(),
+                           places={"query": _("querystring"), "path": _("in het pad")})
 
 
 # --- data ---

@@ -2,7 +2,8 @@
 
 Plain functions taking data; they add rows and queue mail in the caller's transaction but
 never commit (the caller does; the mail goes out after the commit, see registry.mail).
-Subscribers hear about newly published initiatives through ``registry.connect.receivers``.
+Subscribers hear about an initiative when it becomes visible under their themes or areas
+(published, or linked to a theme later) through ``registry.connect.receivers``.
 """
 from __future__ import annotations
 
@@ -43,12 +44,13 @@ from registry.connect.models import (
 )
 from registry.database import utcnow
 from registry.extensions import db
+from registry.localized import localized
 from registry.mail.models import OutboxMessage
 from registry.mail.services import queue_mail
 from registry.moderation.models import Theme
 from registry.published.sources import PUBLISHED
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
-from registry.taxonomy.constants import PUBLIC
+from registry.taxonomy.constants import PUBLIC, InitiativeState
 from registry.taxonomy.services import Term
 from registry.taxonomy.services import current as current_taxonomy
 from registry.urls import absolute_url
@@ -132,7 +134,7 @@ def similar_initiatives(initiative: Initiative, limit: int = MAX_SIMILAR) -> lis
     out = []
     for other in db.session.scalars(stmt):
         public = [o for o in other.obstacles if o.visibility == PUBLIC]
-        shared_themes = {o.theme_id: o.theme.title for o in public
+        shared_themes = {o.theme_id: localized(o.theme, "title") for o in public
                          if o.theme_id in themes and o.theme is not None}
         shared_areas = {o.area_code: taxonomy.label("areas", o.area_code)
                         for o in public if o.area_code in areas}
@@ -446,7 +448,7 @@ def topic_labels(sub: Subscription) -> list[str]:
     labels = []
     for topic in sub.topics:
         if topic.theme_id is not None and topic.theme is not None:
-            labels.append(_("thema: %(title)s", title=topic.theme.title))
+            labels.append(_("thema: %(title)s", title=localized(topic.theme, "title")))
         elif topic.area_code:
             labels.append(_("gebied: %(label)s",
                             label=current_taxonomy().label("areas", topic.area_code)))
@@ -486,17 +488,123 @@ def unsubscribe(sub: Subscription) -> None:
     db.session.delete(sub)
 
 
-def notify_subscribers(initiative: Initiative) -> list[OutboxMessage]:
+# What the public sees an entry under: (theme ids, area codes).
+Topics = tuple[set[int], set[str]]
+
+
+def visible_topics(initiative_id: int) -> Topics:
+    """The themes and areas under which the public sees this entry now: those of its public
+    obstacles while it is published, by the one public definition (``PUBLISHED``). An entry
+    under a theme only through a confidential obstacle is not under that theme publicly."""
+    rows = db.session.execute(
+        select(Obstacle.theme_id, Obstacle.area_code)
+        .join(Initiative, Obstacle.initiative_id == Initiative.id)
+        .where(Initiative.id == initiative_id, PUBLISHED.scope, PUBLISHED.obstacle_scope())
+    ).all()
+    return ({theme for theme, _area in rows if theme is not None},
+            {area for _theme, area in rows})
+
+
+def topics_of_snapshot(snapshot: dict | None) -> Topics:
+    """The themes and areas under which the public saw an entry whose content was
+    ``snapshot`` (``registry.history.services.snapshot``, taken before a change).
+
+    A snapshot holds each obstacle's area and visibility but not its theme; the theme is
+    the obstacle's theme now (edits never link themes, they only unlink them, so this
+    never makes an entry look newly visible under a theme it was already under)."""
+    if not snapshot or snapshot.get("state") != InitiativeState.PUBLISHED:
+        return set(), set()
+    public = [o for o in snapshot.get("obstacles", []) if o.get("visibility") == PUBLIC]
+    ids = [o["id"] for o in public if o.get("id") is not None]
+    themes: set[int] = set()
+    if ids:
+        themes = {theme for theme in db.session.scalars(
+            select(Obstacle.theme_id).where(Obstacle.id.in_(ids))) if theme is not None}
+    return themes, {o["area"] for o in public if o.get("area")}
+
+
+def snapshot_before_revision(revision) -> dict:
+    """The entry's snapshot just before an approved revision was applied, rebuilt from the
+    content after it (``revision.data``) and its diff (``revision.changes``; the format is
+    described in ``registry.history.services``) - as far as topics go: the obstacles with
+    their ids, areas and visibility."""
+    after = revision.data or {}
+    changes = revision.changes or {}
+    obstacles = []
+    for position, obstacle in enumerate(after.get("obstacles", []), start=1):
+        if f"obstacles.new-{position}" in changes:
+            continue  # added by the revision
+        before = dict(obstacle)
+        for name in ("area", "visibility"):
+            change = changes.get(f"obstacles.{obstacle.get('id')}.{name}")
+            if change is not None:
+                before[name] = change[0]
+        obstacles.append(before)
+    for key, (old, new) in changes.items():
+        if key.startswith("obstacles.") and key.count(".") == 1 and new is None and old:
+            obstacles.append(old)  # removed by the revision
+    state = changes.get("state", [after.get("state")])[0]
+    return {"state": state, "obstacles": obstacles}
+
+
+def announce_new_topics(initiative: Initiative, before: Topics) -> list[OutboxMessage]:
+    """After a change to a published entry: mail the subscribers of every theme or area the
+    entry has just become visible under (``before``: where it was visible before the
+    change). Linking an obstacle to a theme after publication, making a linked obstacle
+    public, an approved edit that adds an obstacle in a new area, a merge: each reaches the
+    subscribers of the new topics, at most once per subscription (``notify_subscribers``)."""
+    themes, areas = visible_topics(initiative.id)
+    themes, areas = themes - before[0], areas - before[1]
+    if not themes and not areas:
+        return []
+    return notify_subscribers(initiative, themes=themes, areas=areas, published=False)
+
+
+def announce_theme_link(obstacle: Obstacle, theme: Theme | None) -> list[OutboxMessage]:
+    """A moderator linked ``obstacle`` to ``theme``: mail the theme's subscribers if the
+    entry has just become visible under it - published, the obstacle public, and no other
+    public obstacle of the entry linked to that theme already."""
+    if theme is None:
+        return []
+    initiative = obstacle.initiative
+    if theme.id not in visible_topics(initiative.id)[0]:
+        return []  # not public: a confidential obstacle, or an entry not published
+    if any(o.id != obstacle.id and o.theme_id == theme.id and o.visibility == PUBLIC
+           for o in initiative.obstacles):
+        return []  # it was under this theme already
+    return notify_subscribers(initiative, themes={theme.id}, areas=set(), published=False)
+
+
+def carry_notices(source_id: int, target_id: int) -> None:
+    """Subscriptions told about ``source_id`` count as told about ``target_id`` (a merged
+    duplicate: the same initiative, not news). Not committed."""
+    told = select(SubscriptionNotice.subscription_id).where(
+        SubscriptionNotice.initiative_id == target_id)
+    for subscription_id in db.session.scalars(
+            select(SubscriptionNotice.subscription_id)
+            .where(SubscriptionNotice.initiative_id == source_id,
+                   SubscriptionNotice.subscription_id.not_in(told))):
+        db.session.add(SubscriptionNotice(subscription_id=subscription_id,
+                                          initiative_id=target_id))
+
+
+def notify_subscribers(initiative: Initiative, *, themes: set[int] | None = None,
+                       areas: set[str] | None = None,
+                       published: bool = True) -> list[OutboxMessage]:
     """Mail confirmed subscribers whose themes or areas this published initiative meets.
 
-    Called when an initiative is published (and may be called again when a moderator links
-    obstacles to themes later): each subscription hears about an initiative at most once,
-    each address at most once per initiative. Only public obstacles match (a mail saying
-    "theme X" about a school must not come from a confidential report). Not committed.
+    Called when an initiative is published (every topic it is visible under) and, through
+    ``announce_new_topics``, when it becomes visible under more topics later (``themes`` and
+    ``areas``: only those; ``published`` False words the mail accordingly). Each
+    subscription hears about an initiative at most once (``SubscriptionNotice``, unique per
+    subscription and initiative), each address at most once per initiative. Only public
+    obstacles match (``visible_topics``: a mail saying "theme X" about a school must not come
+    from a confidential report). Not committed.
     """
     if not initiative.is_public:
         return []
-    themes, areas = public_topics(initiative)
+    if themes is None or areas is None:
+        themes, areas = visible_topics(initiative.id)
     conditions = []
     if themes:
         conditions.append(SubscriptionTopic.theme_id.in_(themes))
@@ -527,9 +635,14 @@ def notify_subscribers(initiative: Initiative) -> list[OutboxMessage]:
         mailed.add(address)
         matched = [t for t in sub.topics if t.theme_id in themes or t.area_code in areas]
         with force_locale(sub.language or "nl"):
-            subject = _("Nieuw initiatief in het register: %(title)s", title=initiative.title)
+            if published:
+                subject = _("Nieuw initiatief in het register: %(title)s",
+                            title=initiative.title)
+            else:
+                subject = _("Nieuw bij een onderwerp dat u volgt: %(title)s",
+                            title=initiative.title)
             body = render_template(
-                "connect/mail/notify.txt", initiative=initiative,
+                "connect/mail/notify.txt", initiative=initiative, published=published,
                 topics=[_label_for(t) for t in matched],
                 page_url=absolute_url("public.initiative", initiative_id=initiative.id),
                 unsubscribe_url=absolute_url("connect.unsubscribe",
@@ -545,7 +658,7 @@ def notify_subscribers(initiative: Initiative) -> list[OutboxMessage]:
 
 def _label_for(topic: SubscriptionTopic) -> str:
     if topic.theme_id is not None and topic.theme is not None:
-        return _("thema: %(title)s", title=topic.theme.title)
+        return _("thema: %(title)s", title=localized(topic.theme, "title"))
     return _("gebied: %(label)s", label=current_taxonomy().label("areas", topic.area_code))
 
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from registry.connect import services
 from registry.connect.forms import ConfirmForm, MessageForm, ReplyForm, SubscribeForm
 from registry.extensions import db
+from registry.localized import localized
 from registry.public.services import get_published
 from registry.security.antispam import rate_limit
 
@@ -134,7 +135,7 @@ def opt_in(token: str):
 def _subscribe_form() -> SubscribeForm:
     themes, areas = services.topic_choices()
     form = SubscribeForm()
-    form.themes.choices = [(t.id, t.title) for t in themes]
+    form.themes.choices = [(t.id, localized(t, "title")) for t in themes]
     form.areas.choices = [(a.code, a.label) for a in areas]
     if request.method == "GET":
         form.themes.data = [int(v) for v in request.args.getlist("theme") if v.isdigit()]
@@ -172,8 +173,7 @@ def confirm_subscription(token: str):
     if request.method == "POST" and form.validate():
         services.confirm_subscription(sub)
         db.session.commit()
-    return render_template("connect/subscription_confirm.html", sub=sub, form=form,
-                           topics=services.topic_labels(sub))
+    return render_template("connect/subscription_confirm.html", sub=sub, form=form)
 
 
 @bp.route("/volgen/afmelden/<token>", methods=["GET", "POST"])
@@ -187,5 +187,4 @@ def unsubscribe(token: str):
     if sub is None:
         # Already gone (or never existed): say so rather than a bare 404.
         return render_template("connect/unsubscribed.html", missing=True), 404
-    return render_template("connect/unsubscribe.html", sub=sub, form=form,
-                           topics=services.topic_labels(sub))
+    return render_template("connect/unsubscribe.html", sub=sub, form=form)

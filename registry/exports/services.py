@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
 
+from flask_babel import lazy_gettext as _l
+
 from registry.exports.xlsx import XlsxBook
 from registry.published.filters import InitiativeFilter
 from registry.summary.services import Tally, theme_origin_groups, themes_in_scope
@@ -26,6 +28,10 @@ from registry.taxonomy.services import Taxonomy
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a dataset. Descriptions mark codes (values as they appear in the data)
+    with backticks: the dictionary page shows them as code, the XLSX sheet without the
+    backticks (``plain``)."""
+
     name: str
     type: str  # tekst | geheel getal | decimaal getal | datum | datum-tijd | url
     label_nl: str
@@ -41,10 +47,20 @@ def _c(name, type_, label_nl, label_en, desc_nl, desc_en, width=16) -> Column:
 
 TEXT, INT, FLOAT, DATE, DATETIME, URL = (
     "tekst", "geheel getal", "decimaal getal", "datum", "datum-tijd", "url")
+# The types in words, in the interface language (the XLSX sheet keeps the codes above).
+TYPE_LABELS = {
+    TEXT: _l("tekst"), INT: _l("geheel getal"), FLOAT: _l("decimaal getal"),
+    DATE: _l("datum"), DATETIME: _l("datum en tijd"), URL: _l("link (URL)"),
+}
+
+
+def plain(description: str) -> str:
+    """A description without the backticks that mark its codes."""
+    return description.replace("`", "")
 
 
 def _codes(tax: Taxonomy, kind: str) -> str:
-    return "Code: " + ", ".join(tax.codes(kind)) + "."
+    return "Code: " + ", ".join(f"`{code}`" for code in tax.codes(kind)) + "."
 
 
 def school_columns(tax: Taxonomy) -> list[Column]:
@@ -150,8 +166,8 @@ def obstacle_columns(tax: Taxonomy) -> list[Column]:
         _c("ernst", INT, "Ernst", "Severity",
            "1 hindert, 2 vertraagt, 3 blokkeert een deel, 4 blokkeert het initiatief.",
            "1 hinders, 2 slows down, 3 blocks a part, 4 blocks the initiative.", 7),
-        _c("status", TEXT, "Status", "Status", "Code: open, omzeild, opgelost.",
-           "Code: open, omzeild (worked around), opgelost (solved).", 10),
+        _c("status", TEXT, "Status", "Status", "Code: `open`, `omzeild`, `opgelost`.",
+           "Code: `open`, `omzeild` (worked around), `opgelost` (solved).", 10),
         _c("workaround", TEXT, "Workaround", "Workaround", "Hoe de school het omzeilt.",
            "How the school works around it.", 30),
         _c("vraag_aan_beleid", TEXT, "Vraag aan beleid", "Policy ask",
@@ -175,22 +191,31 @@ THEME_COLUMNS = [
        "Title of the theme.", 35),
     _c("beschrijving", TEXT, "Beschrijving", "Description", "Vastgestelde beschrijving.",
        "Canonical description.", 50),
+    _c("titel_en", TEXT, "Thema (Engels)", "Theme (English)",
+       "Engelse titel van het thema; leeg als de moderator er geen schreef.",
+       "English title of the theme; empty when the moderator wrote none.", 35),
+    _c("beschrijving_en", TEXT, "Beschrijving (Engels)", "Description (English)",
+       "Engelse beschrijving; leeg als de moderator er geen schreef.",
+       "English description; empty when the moderator wrote none.", 50),
     _c("regels", TEXT, "Regels", "Rules",
        "Betrokken regels met hun niveau tussen haken, gescheiden door ' | '.",
        "Rules involved with their level in brackets, separated by ' | '.", 40),
     _c("regelniveaus", TEXT, "Niveaus", "Levels",
-       "Niveaus: wet, amvb, ministeriele_regeling, toezicht, sectorafspraak, bestuur.",
-       "Levels: wet (act), amvb (order in council), ministeriele_regeling, toezicht "
-       "(inspection), sectorafspraak (sector agreement), bestuur (board/school).", 20),
+       "Niveaus: `wet`, `amvb`, `ministeriele_regeling`, `toezicht`, `sectorafspraak`, "
+       "`bestuur`.",
+       "Levels: `wet` (act), `amvb` (order in council), `ministeriele_regeling` (ministerial "
+       "regulation), `toezicht` (inspection), `sectorafspraak` (sector agreement), `bestuur` "
+       "(board/school).", 20),
     _c("herkomst", TEXT, "Wat is nodig", "What is needed",
-       "Herkomst van de regels, per groep, gescheiden door komma's: regelgeving "
+       "Herkomst van de regels, per groep, gescheiden door komma's: `regelgeving` "
        "(wet/AMvB/ministeriële regeling: wijziging van wet- of regelgeving nodig), "
-       "toezicht_sector (toezicht/sectorafspraak), school (bestuur: informatie of wijziging "
-       "bij school/bestuur), onbekend. Meer dan één groep: gemengd.",
-       "Origin of the rules, per group, separated by commas: regelgeving (act/order in "
+       "`toezicht_sector` (toezicht/sectorafspraak), `school` (bestuur: informatie of "
+       "wijziging bij school/bestuur), `onbekend`. Meer dan één groep: `gemengd`.",
+       "Origin of the rules, per group, separated by commas: `regelgeving` (act/order in "
        "council/ministerial regulation: a change of law or regulation is needed), "
-       "toezicht_sector (inspection/sector agreement), school (board: information or a "
-       "change at the school/board), onbekend (unknown). More than one group: mixed.", 16),
+       "`toezicht_sector` (inspection/sector agreement), `school` (board: information or a "
+       "change at the school/board), `onbekend` (unknown). More than one group: `gemengd` "
+       "(mixed).", 16),
     _c("bronnen", URL, "Bronnen", "Sources", "Links naar de bronnen van de regels.",
        "Links to the sources of the rules.", 35),
     _c("aantal_knelpunten", INT, "Meldingen", "Reports", "Aantal knelpuntmeldingen.",
@@ -222,10 +247,12 @@ CONTACT_COLUMNS = [
     _c("contact_rol", TEXT, "Rol", "Role", "Rol contactpersoon.", "Contact role.", 15),
     _c("contact_email", TEXT, "E-mail", "E-mail", "E-mailadres.", "E-mail address.", 28),
     _c("contact_telefoon", TEXT, "Telefoon", "Phone", "Telefoonnummer.", "Phone number.", 14),
-    _c("toestemming_contact", TEXT, "Mag benaderd worden", "May be contacted", "ja/nee",
-       "ja/nee (yes/no)", 10),
-    _c("toestemming_naam", TEXT, "Naam publiceren", "Publish name", "ja/nee", "ja/nee", 10),
-    _c("toestemming_citaten", TEXT, "Citaten", "Quotes", "ja/nee", "ja/nee", 10),
+    _c("toestemming_contact", TEXT, "Mag benaderd worden", "May be contacted", "`ja`/`nee`",
+       "`ja`/`nee` (yes/no)", 10),
+    _c("toestemming_naam", TEXT, "Naam publiceren", "Publish name", "`ja`/`nee`",
+       "`ja`/`nee` (yes/no)", 10),
+    _c("toestemming_citaten", TEXT, "Citaten", "Quotes", "`ja`/`nee`", "`ja`/`nee` (yes/no)",
+       10),
 ]
 
 DATASET_NAMES = ("initiatieven", "knelpunten", "themas")
@@ -241,6 +268,17 @@ def datasets(tax: Taxonomy) -> dict[str, list[Column]]:
 
 
 # --- rows ---
+
+# The record fields the rows (and the theme tallies) read: records are read with only these
+# (issue 20: every other column was fetched and converted for nothing).
+RECORD_FIELDS = ("id", "reference", "title", "summary", "description", "phase", "start_year",
+                 "learners_count", "staff_count", "ict", "published_at", "updated_at",
+                 "school_name", "brin", "location_number", "sector", "levels", "city",
+                 "municipality", "province", "postcode", "latitude", "longitude", "website",
+                 "contact_name")
+OBSTACLE_FIELDS = ("id", "area_code", "title", "description", "rule", "severity", "status",
+                   "workaround", "policy_ask", "theme_id", "reported_at")
+
 
 def _date(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
@@ -361,6 +399,7 @@ def theme_rows_from(tallies: ThemeTallies, flt: InitiativeFilter, tax: Taxonomy,
         rows.append({
             "thema_id": theme["id"], "gebied": theme["area"], "titel": theme["title"],
             "beschrijving": theme["description"],
+            "titel_en": theme["title_en"], "beschrijving_en": theme["description_en"],
             "regels": " | ".join(f"{r['title']} [{r['level']}]" for r in theme["rules"]),
             "regelniveaus": ",".join(dict.fromkeys(r["level"] for r in theme["rules"])),
             "herkomst": ",".join(theme_origin_groups(theme)),
@@ -519,7 +558,8 @@ def dictionary_rows(datasets: dict[str, list[Column]]) -> Iterator[dict[str, Any
         for col in columns:
             yield {"dataset": dataset, "kolom": col.name, "type": col.type,
                    "label_nl": col.label_nl, "label_en": col.label_en,
-                   "omschrijving_nl": col.description_nl, "omschrijving_en": col.description_en}
+                   "omschrijving_nl": plain(col.description_nl),
+                   "omschrijving_en": plain(col.description_en)}
 
 
 DICTIONARY_COLUMNS = [

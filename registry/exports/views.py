@@ -92,7 +92,7 @@ def dictionary():
     flt = current_filter()
     return render_template(
         "exports/dictionary.html", datasets=services.datasets(current_taxonomy()), flt=flt,
-        args=flt.to_args(), snapshots=list_snapshots(),
+        column_types=services.TYPE_LABELS, args=flt.to_args(), snapshots=list_snapshots(),
         snapshot=(request.args.get("snapshot") or "").strip(),
     )
 

@@ -9,7 +9,6 @@ import gzip
 import json
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +18,7 @@ from shapely.geometry import Point, shape
 from shapely.prepared import prep
 
 from registry.geo.build_data import DATA_DIR
+from registry.geo.lookup import LookupResult, SchoolIndex, fold
 
 # Generalised coastlines: points just outside every polygon (a beach, a harbour) are assigned
 # to the nearest one if it lies within this distance (degrees, ~3 km).
@@ -55,11 +55,9 @@ class School:
 
 
 def normalise_text(value: str) -> str:
-    """Lower case, no accents, single spaces: for matching names typed by people."""
-    value = unicodedata.normalize("NFKD", value or "")
-    value = "".join(c for c in value if not unicodedata.combining(c)).lower()
-    value = re.sub(r"[^a-z0-9]+", " ", value)
-    return value.strip()
+    """Lower case, no accents, apostrophes or punctuation, single spaces: for matching names
+    typed by people (``registry.geo.lookup.fold``)."""
+    return fold(value)
 
 
 def normalise_pc(value: str | None) -> str:
@@ -151,9 +149,13 @@ class Directory:
         return out
 
     @cached_property
-    def _search_keys(self) -> list[tuple[str, str, School]]:
-        return [(normalise_text(f"{s.name} {s.city}"), normalise_pc(s.postcode), s)
-                for s in self.schools]
+    def _postcodes(self) -> list[tuple[str, School]]:
+        return [(normalise_pc(s.postcode), s) for s in self.schools]
+
+    @cached_property
+    def index(self) -> SchoolIndex:
+        """The name/place index of every school (built once, on the first lookup)."""
+        return SchoolIndex(self.schools)
 
     def school_by_code(self, brin: str, location_number: str | None) -> School | None:
         brin = (brin or "").strip().upper()
@@ -171,35 +173,42 @@ class Directory:
         brin = (brin or "").strip().upper()
         return next((s for s in self.mbo if s.brin == brin), None)
 
-    def search(self, query: str, limit: int = 10) -> list[School]:
-        """Schools whose name/place, BRIN/vestigingscode or postcode match ``query``."""
+    def school_by_vestigingscode(self, code: str) -> School | None:
+        """A school location by its full code (BRIN + 2 digits), or an mbo institution by its
+        BRIN (the code the lookup returns for it)."""
+        return self._by_code.get(normalise_pc(code))
+
+    def lookup(self, query: str, limit: int = 10) -> LookupResult:
+        """Schools for what somebody typed: a BRIN or vestigingscode, a postcode, or name and
+        place words in any order (``registry.geo.lookup``). ``partial`` is set when no school
+        matched every word and the closest ones are returned instead."""
         raw = (query or "").strip()
         if len(raw) < 2:
-            return []
+            return LookupResult([])
         compact = normalise_pc(raw)
         results: list[School] = []
         seen: set[str] = set()
 
         def add(items):
             for s in items:
-                if s.code not in seen and len(results) < limit:
+                if len(results) >= limit:
+                    return
+                if s.code not in seen:
                     seen.add(s.code)
                     results.append(s)
 
         if re.fullmatch(r"[0-9]{2}[A-Z0-9]{2}([0-9]{2})?", compact):
             add(s for s in self.schools if s.code.startswith(compact))
         if re.fullmatch(r"[0-9]{4}([A-Z]{1,2})?", compact):
-            add(s for _, pc, s in self._search_keys if pc.startswith(compact))
-        words = normalise_text(raw).split()
-        if words and len(results) < limit:
-            starts: list[School] = []
-            contains: list[School] = []
-            for key, _pc, s in self._search_keys:
-                if all(w in key for w in words):
-                    (starts if key.startswith(words[0]) else contains).append(s)
-            add(starts)
-            add(contains)
-        return results
+            add(s for pc, s in self._postcodes if pc.startswith(compact))
+        if results:
+            return LookupResult(results)
+        found = self.index.search(raw, limit=limit)
+        return LookupResult(found.schools, found.partial)
+
+    def search(self, query: str, limit: int = 10) -> list[School]:
+        """The schools of :meth:`lookup`, without saying whether the match was partial."""
+        return self.lookup(query, limit).schools
 
     # --- postcodes -----------------------------------------------------------------------
     @cached_property

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -64,3 +64,24 @@ class LocationForm(FlaskForm):
         if point is None:
             raise ValidationError(_l("Zet de speld op de kaart of vul breedte- en lengtegraad in."))
         self.point = point
+
+
+class LinkSchoolForm(FlaskForm):
+    """The moderator's choice of a DUO school for an entry (``registry.geo.linking``).
+
+    ``code`` holds a vestigingscode (or an mbo institution's BRIN) from the results list; it
+    is checked against the directory, so no list of choices is needed."""
+
+    code = StringField(_l("School uit het scholenregister"), validators=[Length(max=6)])
+    keep_name = BooleanField(_l("Naam behouden zoals de school die opgaf"))
+    keep_pin = BooleanField(_l("Met de hand gezette speld behouden"))
+    reason = StringField(_l("Toelichting"), validators=[Optional(), Length(max=500)])
+    version_id = HiddenField()
+    q = HiddenField()
+
+    def validate_code(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_l("Kies een school uit de lijst."))
+        if directory().school_by_vestigingscode(field.data) is None:
+            raise ValidationError(_l("Deze school staat niet (meer) in het scholenregister. "
+                                     "Zoek opnieuw en kies een school uit de lijst."))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.geo.directory import School, directory, normalise_pc, normalise_text
+from registry.geo.lookup import LookupResult
 from registry.geo.online import GeocoderUnavailable, build_query, geocode
 from registry.submissions.models import Organisation
 
@@ -191,3 +192,11 @@ def resolve_backlog(organisations: Iterable[Organisation], online: bool = True
         else:
             failed += 1
     return resolved, failed
+
+
+def search_schools(query: str, limit: int = 10) -> LookupResult:
+    """Schools for what somebody typed (name and place words in any order, a BRIN or
+    vestigingscode, or a postcode); the one lookup behind the suggestions, the JSON endpoint
+    and every form that lists schools without JavaScript. ``partial`` is set when no school
+    matched every word and the closest ones are given instead."""
+    return directory().lookup(query, limit=limit)

@@ -22,8 +22,11 @@ module only decides *when* ``send_pending`` runs for the rows a transaction queu
 
 Failures are never raised to the user. ``send_pending`` records an SMTP failure on the row
 (``queued`` with backoff, ``failed`` after MAIL_MAX_ATTEMPTS); anything else is logged. Either
-way the row stays in the outbox, and send-mail sends it later. A web worker that dies after
-the commit but before sending leaves the row ``queued`` for send-mail, too.
+way the row stays in the outbox, and send-mail sends it later - or, with
+MAIL_BACKGROUND_SECONDS > 0 (``make run``), the app's own background sender
+(``registry.mail.worker``), so that a retry needs no timer in development. A web worker
+that dies after the commit but before sending leaves the row ``queued`` for send-mail (or
+the background sender), too.
 
 Mechanics: ``track`` (called by ``queue_mail``) lists the new rows in ``db.session.info``.
 SQLAlchemy's ``after_commit`` event may not emit SQL, so it only turns the rows that are still
@@ -44,6 +47,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from registry.extensions import db
+from registry.mail import worker
 from registry.mail.sender import send_pending
 
 logger = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ def init_app(app: Flask) -> None:
         event.listen(db.session, "after_soft_rollback", _after_soft_rollback)
     app.after_request(_after_request)
     app.teardown_appcontext(_teardown_appcontext)
+    worker.init_app(app)  # retries (and leftovers) without a timer, see registry/mail/worker.py
 
 
 def track(message) -> None:
@@ -90,6 +95,11 @@ def track(message) -> None:
     db.session.info.setdefault(_QUEUED, []).append(message)
     if has_app_context() and current_app.config["MAIL_SEND_IMMEDIATELY"]:
         _committed()  # so that the request's response takes over sending, see _after_request
+
+
+def queued_messages() -> list:
+    """The outbox rows queued (or queued again) in the open transaction, not committed yet."""
+    return list(db.session.info.get(_QUEUED, ()))
 
 
 # -- session events ------------------------------------------------------------------------------

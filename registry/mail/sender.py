@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 import ssl
 from datetime import datetime, timedelta
@@ -60,9 +61,9 @@ class ConsoleBackend:
     """Development: print the mail instead of sending it."""
 
     def send(self, email: EmailMessage) -> None:
-        print("=" * 72)
-        print(email.as_string())
-        print("=" * 72)
+        # flushed at once: under `make run` with its output piped, a mail (and its link)
+        # would otherwise wait in the buffer
+        print("=" * 72, email.as_string(), "=" * 72, sep="\n", flush=True)
 
     def close(self) -> None:
         pass
@@ -199,7 +200,7 @@ def _record_failure(message: OutboxMessage, exc: Exception, now: datetime,
                     counts: dict[str, int]) -> None:
     """Count a failed attempt: retry later with backoff, or give up (``failed``); commits."""
     message.attempts += 1
-    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    message.last_error = _without_addresses(f"{type(exc).__name__}: {exc}", message)[:2000]
     if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         message.status = "failed"
         counts["failed"] += 1
@@ -209,6 +210,15 @@ def _record_failure(message: OutboxMessage, exc: Exception, now: datetime,
     message.next_attempt_at = now + timedelta(seconds=backoff_seconds(message.attempts))
     db.session.commit()
     logger.warning("Mail %s (%s) not sent: %s", message.id, message.kind, message.last_error)
+
+
+def _without_addresses(text: str, message: OutboxMessage) -> str:
+    """An error text without the message's addresses (an SMTP refusal names the recipient):
+    it is logged and stored, and contact data stays out of logs. The recipient is on the
+    row itself."""
+    for address in {message.to_address, message.reply_to} - {""}:
+        text = re.sub(re.escape(address), "<address>", text, flags=re.IGNORECASE)
+    return text
 
 
 def open_messages():

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from registry.database import utcnow
 from registry.extensions import db
-from registry.mail.delivery import track
+from registry.mail.delivery import queued_messages, track
 from registry.mail.models import OutboxMessage
 
 
@@ -31,6 +31,12 @@ def queue_mail(
     db.session.add(message)
     track(message)
     return message
+
+
+def queued_in_transaction(kind: str, initiative_id: int | None) -> bool:
+    """Whether the open transaction already queued a mail of ``kind`` about this entry (a
+    receiver's guard against mailing twice for one event)."""
+    return any(m.kind == kind and m.initiative_id == initiative_id for m in queued_messages())
 
 
 def requeue(message: OutboxMessage, now: datetime | None = None) -> None:

@@ -1,6 +1,13 @@
 """Mail to the contact about their entry, written to the outbox in the transaction of the
-change: the confirmation link, a fresh manage link, the rejection with its reason and the
-moderators' request for changes. The last three are receivers of ``registry.events``."""
+change: the confirmation link, a fresh manage link, and the moderators' decisions - published
+(with the public link), rejected (with the reason), changes requested (with a fresh manage
+link), a proposed edit approved or discarded, merged into another entry. The decisions are
+receivers of ``registry.events``; moderation does not know that they send mail.
+
+Each goes to the contact's address unless the contact was erased (``contact_address``), in
+the contact's language (English first, then the Dutch text, for English submitters), once
+per event: a second mail of the same kind about the same entry in one transaction is not
+queued (``registry.mail.services.queued_in_transaction``). Addresses are never logged."""
 from __future__ import annotations
 
 from flask import current_app, render_template
@@ -9,7 +16,7 @@ from flask_babel import gettext as _
 
 from registry import events
 from registry.mail.models import OutboxMessage
-from registry.mail.services import queue_mail
+from registry.mail.services import queue_mail, queued_in_transaction
 from registry.manage.tokens import CONFIRM_MAX_AGE, confirmation_token, issue_manage_link
 from registry.submissions.models import Initiative
 from registry.taxonomy.constants import InitiativeState
@@ -92,7 +99,7 @@ def on_submitted(change: events.EntryChange) -> None:
 def on_rejected(change: events.EntryChange) -> None:
     initiative = change.initiative
     address = contact_address(initiative)
-    if address is None:
+    if address is None or queued_in_transaction("moderation.rejected", initiative.id):
         return
     with force_locale(initiative.language or "nl"):
         subject = _("Uw aanmelding %(ref)s is niet gepubliceerd", ref=initiative.reference)
@@ -113,7 +120,8 @@ def on_rejected(change: events.EntryChange) -> None:
 def on_changes_requested(change: events.EntryChange) -> None:
     initiative = change.initiative
     address = contact_address(initiative)
-    if address is None:
+    if address is None or queued_in_transaction("moderation.changes_requested",
+                                                initiative.id):
         return
     link = issue_manage_link(initiative)
     with force_locale(initiative.language or "nl"):
@@ -131,7 +139,55 @@ def on_changes_requested(change: events.EntryChange) -> None:
                kind="moderation.changes_requested", initiative_id=initiative.id)
 
 
+def _queue_status_mail(initiative: Initiative, kind: str, template: str,
+                       **context) -> OutboxMessage | None:
+    """A mail about a decision on ``initiative`` to its contact, rendered from ``template``;
+    None when there is no address (erased) or this transaction already queued one of this
+    kind about the entry."""
+    address = contact_address(initiative)
+    if address is None or queued_in_transaction(kind, initiative.id):
+        return None
+    subject, body = _render_mail(template, initiative.language, initiative=initiative,
+                                 contact=initiative.contact,
+                                 request_url=absolute_url("manage.request_link"), **context)
+    return queue_mail(to=address, subject=subject, body_text=body, kind=kind,
+                      initiative_id=initiative.id)
+
+
+def public_url(initiative: Initiative) -> str | None:
+    """The absolute link to the entry's public page, or None while it is not public."""
+    if initiative.state != InitiativeState.PUBLISHED:
+        return None
+    return absolute_url("public.initiative", initiative_id=initiative.id)
+
+
+def on_published(change: events.EntryChange) -> None:
+    _queue_status_mail(change.initiative, "moderation.published", "mail/published.txt",
+                       public_url=public_url(change.initiative))
+
+
+def on_edit_approved(decision: events.RevisionDecision) -> None:
+    _queue_status_mail(decision.initiative, "moderation.edit_approved",
+                       "mail/edit_approved.txt", public_url=public_url(decision.initiative))
+
+
+def on_edit_discarded(decision: events.RevisionDecision) -> None:
+    _queue_status_mail(decision.initiative, "moderation.edit_discarded",
+                       "mail/edit_discarded.txt", reason=(decision.reason or "").strip())
+
+
+def on_merged(change: events.MergeChange) -> None:
+    """The contact of the entry merged away hears where it went: the kept entry's public
+    page, or its reference while that is not public."""
+    _queue_status_mail(change.other, "moderation.merged", "mail/merged.txt",
+                       kept=change.keep, public_url=public_url(change.keep))
+
+
 def register() -> None:
     events.entry_submitted.connect(on_submitted, weak=False)
+    events.entry_published.connect(on_published, weak=False)
     events.entry_rejected.connect(on_rejected, weak=False)
     events.changes_requested.connect(on_changes_requested, weak=False)
+    events.edit_approved.connect(on_edit_approved, weak=False)
+    events.edit_discarded.connect(on_edit_discarded, weak=False)
+    events.entries_merged.connect(on_merged, weak=False)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from registry import events
 from registry.audit.services import record
@@ -32,6 +32,7 @@ from registry.manage.tokens import (  # noqa: F401 - the manage domain's public 
     initiative_for_manage_token,
     issue_manage_link,
 )
+from registry.moderation.models import DuplicateFlag
 from registry.published.snapshots import erase_contact_from_snapshots
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
 from registry.submissions.services import InitiativeData, apply_initiative_data
@@ -77,7 +78,28 @@ def request_links(email: str) -> list[OutboxMessage]:
 
 # --------------------------------------------------------------------------- editing
 def editable(initiative: Initiative) -> bool:
-    return initiative.state != InitiativeState.WITHDRAWN
+    """Withdrawn entries and entries merged into another one are not changed any more (a
+    merged entry's content lives on in the kept entry; a moderator can undo the merge)."""
+    return initiative.state not in (InitiativeState.WITHDRAWN, InitiativeState.MERGED)
+
+
+def merged_into(initiative: Initiative) -> Initiative | None:
+    """Where a merged entry lives now: the entry it was merged into, followed along later
+    merges of that one; None for an entry that is not merged."""
+    current, seen = initiative, {initiative.id}
+    while current.state == InitiativeState.MERGED:
+        flag = db.session.scalar(
+            select(DuplicateFlag).where(
+                DuplicateFlag.status == "merged",
+                or_(DuplicateFlag.first_id == current.id, DuplicateFlag.second_id == current.id),
+                DuplicateFlag.kept_id != current.id)
+            .order_by(DuplicateFlag.decided_at.desc(), DuplicateFlag.id.desc()).limit(1))
+        kept = db.session.get(Initiative, flag.kept_id) if flag and flag.kept_id else None
+        if kept is None or kept.id in seen:
+            break
+        seen.add(kept.id)
+        current = kept
+    return current if current is not initiative else None
 
 
 def current_content(initiative: Initiative) -> dict:

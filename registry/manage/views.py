@@ -243,6 +243,7 @@ def overview():
         content=services.current_content(initiative), states=InitiativeState,
         obstacle_statuses=OBSTACLE_STATUSES,
         live_visibility={o.id: o.visibility for o in initiative.obstacles},
+        kept=services.merged_into(initiative),
     )
 
 
@@ -260,14 +261,23 @@ def close():
 @manage_session
 def edit(initiative: Initiative):
     if not services.editable(initiative):
-        flash(_("Een ingetrokken aanmelding kunt u niet meer wijzigen."), "info")
+        flash(_("Deze aanmelding is samengevoegd met een andere aanmelding en kan niet meer "
+                "worden gewijzigd.") if initiative.state == InitiativeState.MERGED else
+              _("Een ingetrokken aanmelding kunt u niet meer wijzigen."), "info")
         return redirect(url_for("manage.overview"))
     if request.method == "POST":
         form = build_form(EditInitiativeForm)
+        raw_version = request.form.get("version_id", "")
+        version = int(raw_version) if raw_version.isdigit() else initiative.version_id
         focus = handle_row_actions(form)
         if focus is not None:
             return render_template("manage/edit.html", form=form, focus=focus,
-                                   initiative=initiative)
+                                   initiative=initiative, version_id=version)
+        if version != initiative.version_id:
+            # Opened before a moderator changed the entry (an edit, a merge that moved
+            # obstacles here): saving would overwrite that, so nothing is saved.
+            return render_template("manage/edit.html", form=form, initiative=initiative,
+                                   version_id=version, stale=True), 409
         if form.validate():
             hidden_before = {o.id for o in initiative.obstacles if o.visibility != PUBLIC}
             outcome = services.submit_edit(
@@ -283,11 +293,13 @@ def edit(initiative: Initiative):
             else:
                 flash(_("Uw wijzigingen zijn opgeslagen."), "success")
             return redirect(url_for("manage.overview"))
-        return render_template("manage/edit.html", form=form, initiative=initiative), 422
+        return render_template("manage/edit.html", form=form, initiative=initiative,
+                               version_id=version), 422
     db.session.commit()  # last_used_at
     form = build_form(EditInitiativeForm,
                       data=snapshot_to_formdata(services.current_content(initiative)))
-    return render_template("manage/edit.html", form=form, initiative=initiative)
+    return render_template("manage/edit.html", form=form, initiative=initiative,
+                           version_id=initiative.version_id)
 
 
 @bp.route("/beheren/knelpunten/<int:obstacle_id>/opgelost", methods=["POST"])
@@ -361,6 +373,10 @@ def consent_name_to_ocw(initiative: Initiative):
 def withdraw(initiative: Initiative):
     if initiative.state == InitiativeState.WITHDRAWN:
         flash(_("Deze aanmelding is al ingetrokken."), "info")
+        return redirect(url_for("manage.overview"))
+    if initiative.state == InitiativeState.MERGED:
+        flash(_("Deze aanmelding is samengevoegd met een andere aanmelding en staat niet meer "
+                "apart in het register."), "info")
         return redirect(url_for("manage.overview"))
     form = WithdrawForm()
     if request.method == "POST":

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from registry.cache import cached_page
 from registry.extensions import db
+from registry.maps import context as map_context
 from registry.maps import services
 from registry.moderation.models import Theme
 from registry.public import services as public_services
@@ -72,12 +73,27 @@ def map():  # endpoint name 'maps.map' is part of the interface
     )
 
 
+def _accepts_gzip() -> bool:
+    """Whether the client takes gzip: named with a quality above 0, or ``*`` when gzip is
+    not named."""
+    named: float | None = None
+    wildcard: float | None = None
+    for value, quality in request.accept_encodings:
+        if value.lower() in ("gzip", "x-gzip"):
+            named = quality
+        elif value == "*":
+            wildcard = quality
+    return bool(named if named is not None else wildcard)
+
+
 @bp.route("/kaart/initiatieven.geojson")
 def geojson():
-    ctx = _filter_context()
-    flt = ctx["flt"]
+    """The published initiatives with a location as GeoJSON, made once per data version and
+    filter for every worker (``services.geojson``); gzipped to clients that accept it."""
+    flt = current_filter()
     prefix = url_for("public.initiative", initiative_id=0)[:-1]
-    etag = services.GeoJSONCache.etag_for(services.data_version(), flt, prefix)
+    version = services.data_version()
+    etag = services.etag_for(version, flt, prefix)
     # no-cache: shared caches revalidate on every request (ETag, 304), so a withdrawn entry
     # never stays on the map from a cache (issue 17, item 11)
     headers = {
@@ -87,17 +103,14 @@ def geojson():
     }
     if request.if_none_match.contains_weak(etag):
         return current_app.response_class(status=304, headers=headers)
-    item = services.geojson_cache.get(etag)
-    if item is None:
-        item = services.CachedGeoJSON(etag, services.build_geojson(flt, prefix))
-        services.geojson_cache.put(item)
-    body = item.body
-    if "gzip" in request.accept_encodings:
-        body = item.gzipped
+    gzipped = services.geojson(flt, prefix, version)
+    if _accepts_gzip():
         headers["Content-Encoding"] = "gzip"
-    response = current_app.response_class(body, mimetype="application/geo+json",
+        return current_app.response_class(gzipped, mimetype="application/geo+json",
                                           headers=headers)
-    return response
+    headers["Content-Length"] = str(services.gunzipped_size(gzipped))
+    return current_app.response_class(services.gunzip_chunks(gzipped),
+                                      mimetype="application/geo+json", headers=headers)
 
 
 @bp.route("/kaart/provincies")
@@ -115,6 +128,57 @@ def provinces():
         map_url=url_for("maps.map") + _query(flt),
         **ctx,
     )
+
+
+@bp.route("/kaart/context.geojson")
+def context():
+    """Municipality and province outlines with label points (CBS), for maps without tiles.
+
+    The file only changes with a new release or data folder: a strong ETag per encoding,
+    ``immutable`` under the versioned URL the pages use, a day under any other."""
+    layer = map_context.context_layer()
+    gzip_ok = "gzip" in request.accept_encodings
+    etag = layer.etag + ("-gzip" if gzip_ok else "")
+    versioned = request.args.get("v") == layer.version
+    headers = {
+        "ETag": f'"{etag}"',
+        "Cache-Control": ("public, max-age=31536000, immutable" if versioned
+                          else "public, max-age=86400"),
+        "Vary": "Accept-Encoding",
+    }
+    for known in (layer.etag, layer.etag + "-gzip"):
+        if request.if_none_match.contains_weak(known):
+            headers["ETag"] = f'"{known}"'
+            return current_app.response_class(status=304, headers=headers)
+    if gzip_ok:
+        headers["Content-Encoding"] = "gzip"
+    return current_app.response_class(layer.gzipped if gzip_ok else layer.body,
+                                      mimetype="application/geo+json", headers=headers)
+
+
+@bp.app_template_global()
+def map_context_url() -> str:
+    """The context layer's URL, naming its version (templates: maps, pin picker)."""
+    return url_for("maps.context", v=map_context.context_layer().version)
+
+
+@bp.app_template_global()
+def map_municipality_zoom() -> int:
+    return map_context.MUNICIPALITY_MIN_ZOOM
+
+
+@bp.app_template_global()
+def pin_start(form) -> dict | None:
+    """Where the pin picker opens when no pin is set yet: the school chosen in ``form``."""
+    return map_context.school_point(
+        name=_field_data(form, "school_name"), brin=_field_data(form, "brin"),
+        location_number=_field_data(form, "location_number"),
+        postcode=_field_data(form, "postcode"))
+
+
+def _field_data(form, name: str) -> str:
+    field = getattr(form, name, None)
+    return str(getattr(field, "data", None) or "").strip()
 
 
 @bp.route("/kaart/vendor/<package>/<path:filename>")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
 from registry.audit.services import record
 from registry.database import utcnow
@@ -111,12 +112,23 @@ def open_flags(initiative: Initiative) -> list[DuplicateFlag]:
 
 
 def initiatives_with_open_flags(ids: list[int]) -> set[int]:
+    """Which of these entries have a likely duplicate to decide on: an open flag with both
+    entries still active (pending or published), as the entry page offers its decisions
+    ("Geen dubbele", merge). The queue's tag comes and goes with those decisions."""
     if not ids:
         return set()
-    rows = db.session.execute(select(DuplicateFlag.first_id, DuplicateFlag.second_id).where(
-        DuplicateFlag.status == "open",
-        or_(DuplicateFlag.first_id.in_(ids), DuplicateFlag.second_id.in_(ids)))).all()
-    return {i for row in rows for i in row if i in ids}
+    first, second = aliased(Initiative), aliased(Initiative)
+    rows = db.session.execute(
+        select(DuplicateFlag.first_id, DuplicateFlag.second_id, first.state, second.state)
+        .join(first, first.id == DuplicateFlag.first_id)
+        .join(second, second.id == DuplicateFlag.second_id)
+        .where(DuplicateFlag.status == "open",
+               or_(DuplicateFlag.first_id.in_(ids), DuplicateFlag.second_id.in_(ids)))).all()
+    found: set[int] = set()
+    for first_id, second_id, first_state, second_state in rows:
+        if first_state in ACTIVE_STATES and second_state in ACTIVE_STATES:
+            found.update(i for i in (first_id, second_id) if i in ids)
+    return found
 
 
 def mark_not_duplicate(a: Initiative, b: Initiative, *, actor) -> DuplicateFlag:
@@ -125,12 +137,39 @@ def mark_not_duplicate(a: Initiative, b: Initiative, *, actor) -> DuplicateFlag:
         first, second = pair(a.id, b.id)
         flag = DuplicateFlag(first_id=first, second_id=second, reasons=[], score=0.0)
         db.session.add(flag)
+    elif flag.status == "merged":
+        raise ValueError("a merged pair is undone from the history, not marked")
     flag.status = "not_duplicate"
     flag.decided_at = utcnow()
     flag.decided_by_id = getattr(actor, "id", None)
     db.session.flush()
     record("duplicate.not_duplicate", target_type="initiative", target_id=a.id,
            after={"other": b.id}, actor=actor)
+    return flag
+
+
+def not_duplicate_flags(initiative: Initiative) -> list[DuplicateFlag]:
+    """The pairs with this entry that a moderator decided are not duplicates, newest first."""
+    return list(db.session.scalars(select(DuplicateFlag).where(
+        DuplicateFlag.status == "not_duplicate",
+        or_(DuplicateFlag.first_id == initiative.id, DuplicateFlag.second_id == initiative.id),
+    ).order_by(DuplicateFlag.decided_at.desc(), DuplicateFlag.id.desc())))
+
+
+def reopen_flag(a: Initiative, b: Initiative, *, actor) -> DuplicateFlag | None:
+    """Revert a "not a duplicate" decision: the pair is a likely duplicate again (open, in
+    the queue with its tag). None when there is no such decision to revert."""
+    flag = get_flag(a.id, b.id)
+    if flag is None or flag.status != "not_duplicate":
+        return None
+    before = {"status": flag.status, "decided_at": flag.decided_at.isoformat()
+              if flag.decided_at else None, "decided_by": flag.decided_by_id}
+    flag.status = "open"
+    flag.decided_at = None
+    flag.decided_by_id = None
+    db.session.flush()
+    record("duplicate.not_duplicate_revert", target_type="initiative", target_id=a.id,
+           before=before, after={"other": b.id, "status": "open"}, actor=actor)
     return flag
 
 

@@ -40,9 +40,18 @@ class RuleForm(SubForm):
     existing_room = TextAreaField(_l("Ruimte die er al is"), filters=STRIP,
                                   validators=[Optional(), Length(
                                       max=5000, message=_l("Gebruik maximaal %(max)d tekens."))])
+    # Optional English texts (issue 19): the English interface shows them, else the Dutch.
+    title_en = StringField(_l("Regel in het Engels"), filters=STRIP,
+                           validators=[Optional(), Length(
+                               max=300, message=_l("Gebruik maximaal %(max)d tekens."))])
+    existing_room_en = TextAreaField(_l("Ruimte die er al is, in het Engels"),
+                                     filters=STRIP, validators=[Optional(), Length(
+                                         max=5000,
+                                         message=_l("Gebruik maximaal %(max)d tekens."))])
 
     def is_blank(self) -> bool:
-        return not (self.title.data or self.source_url.data or self.existing_room.data)
+        return not (self.title.data or self.source_url.data or self.existing_room.data
+                    or self.title_en.data or self.existing_room_en.data)
 
     def validate_level(self, field):
         if not self.is_blank() and field.data not in RULE_LEVELS:
@@ -74,5 +83,15 @@ class ThemeForm(FlaskForm):
                                           validators=[Optional(), Length(
                                               max=5000,
                                               message=_l("Gebruik maximaal %(max)d tekens."))])
+    # Optional English texts (issue 19): the English interface shows them, else the Dutch.
+    title_en = StringField(_l("Titel in het Engels"), filters=STRIP, validators=[
+        Optional(), Length(max=200, message=_l("Gebruik maximaal %(max)d tekens."))])
+    description_en = TextAreaField(_l("Beschrijving in het Engels"), filters=STRIP,
+                                   validators=[Optional(), Length(
+                                       max=10000,
+                                       message=_l("Gebruik maximaal %(max)d tekens."))])
+    ask_en = TextAreaField(_l("Vraag aan OCW in het Engels"), filters=STRIP,
+                           validators=[Optional(), Length(
+                               max=2000, message=_l("Gebruik maximaal %(max)d tekens."))])
     rules = FieldList(FormField(RuleForm), min_entries=1, max_entries=20)
     version_id = HiddenField()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from rapidfuzz import fuzz
@@ -19,13 +20,20 @@ from registry.database import utcnow
 from registry.events import EntryChange, MergeChange, RevisionDecision
 from registry.extensions import db
 from registry.history import services as history
+from registry.history.labels import change_label
 from registry.history.models import Revision
 from registry.moderation.duplicates import ACTIVE_STATES, get_flag, pair
-from registry.moderation.models import RULE_LEVELS, DuplicateFlag, Theme, ThemeRule
+from registry.moderation.models import (
+    RULE_LEVELS,
+    DuplicateFlag,
+    MergeOperation,
+    Theme,
+    ThemeRule,
+)
 from registry.published.filters import InitiativeFilter
 from registry.published.sources import ALL_ENTRIES, PUBLISHED
 from registry.submissions.models import Initiative, Obstacle, Organisation
-from registry.submissions.services import apply_initiative_data
+from registry.submissions.services import OBSTACLE_FIELDS, apply_initiative_data
 from registry.taxonomy.constants import CONFIDENTIAL, InitiativeState
 from registry.taxonomy.models import ObstacleArea
 
@@ -308,6 +316,9 @@ MERGE_FIELDS: dict[str, tuple[str, str]] = {
     "staff_count": ("initiative", "staff_count"),
     "ict": ("initiative", "ict"),
 }
+# The school's resolved location: restored with its address when a merge is undone.
+GEO_FIELDS = ("latitude", "longitude", "municipality", "province", "geo_source",
+              "geo_precision", "geo_status")
 
 
 def merge_value(initiative: Initiative, name: str):
@@ -320,47 +331,120 @@ def differing_fields(keep: Initiative, other: Initiative) -> list[str]:
     return [name for name in MERGE_FIELDS if merge_value(keep, name) != merge_value(other, name)]
 
 
-def merge(keep: Initiative, other: Initiative, take_from_other: set[str], *, actor) -> None:
-    """Merge ``other`` into ``keep``.
+def raised_dimensions(keep: Initiative, other: Initiative) -> list[tuple[str, list, list]]:
+    """The kept entry's dimensions whose level a merge raises: (code, levels now, levels
+    after), levels as [current, ambition] (a merge takes the higher of both entries)."""
+    theirs = {d.dimension_code: d for d in other.dimensions}
+    out = []
+    for dim in keep.dimensions:
+        match = theirs.get(dim.dimension_code)
+        if match is None:
+            continue
+        now = [dim.current_level, dim.ambition_level]
+        after = [max(dim.current_level, match.current_level),
+                 max(dim.ambition_level, match.ambition_level)]
+        if after != now:
+            out.append((dim.dimension_code, now, after))
+    return out
+
+
+def _obstacle_content(obstacle: Obstacle) -> dict:
+    """An obstacle's content as the history stores it: what an edit can change."""
+    return {"area": obstacle.area_code,
+            **{name: getattr(obstacle, name) for name in OBSTACLE_FIELDS}}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _flag_state(flag: DuplicateFlag | None) -> dict | None:
+    if flag is None:
+        return None
+    return {"status": flag.status, "kept_id": flag.kept_id,
+            "decided_at": _iso(flag.decided_at), "decided_by_id": flag.decided_by_id}
+
+
+def _refuse_pending_revisions(*entries: Initiative) -> None:
+    """A proposal stored before a merge (or its undo) would, once approved, overwrite what the
+    merge moved: the moderator decides on it first."""
+    for entry in entries:
+        if history.pending_revision(entry) is not None:
+            raise ModerationError(_(
+                "%(ref)s heeft een voorgestelde wijziging die nog beoordeeld moet worden. "
+                "Keur die eerst goed of verwerp die.", ref=entry.reference or entry.id))
+
+
+def merge(keep: Initiative, other: Initiative, take_from_other: set[str], *, actor,
+          expected_other_version: int | None = None) -> MergeOperation:
+    """Merge ``other`` into ``keep``, as one operation that can be undone (``undo_merge``).
 
     Fields named in ``take_from_other`` get the other entry's value; every obstacle of the
     other entry moves to ``keep`` (theme links included); dimensions take the higher level.
     ``other`` keeps its own history and contact and gets the state 'merged'; the flag records
-    which entry was kept, so both histories stay reachable from the kept entry.
+    which entry was kept, so both histories stay reachable from the kept entry. Both entries'
+    versions go up, so a form opened before the merge is refused as stale (409) instead of
+    saving over it. A ``MergeOperation`` keeps everything the merge changed, as it was.
     """
     if keep.id == other.id:
         raise ModerationError(_("Een aanmelding kan niet met zichzelf worden samengevoegd."))
     if other.state not in ACTIVE_STATES or keep.state not in ACTIVE_STATES:
         raise ModerationError(_("Alleen aanmeldingen die wachten of gepubliceerd zijn, kunnen "
                                 "worden samengevoegd."))
+    if expected_other_version is not None:
+        check_version(other, expected_other_version)
     unknown = set(take_from_other) - set(MERGE_FIELDS)
     if unknown:
         raise ModerationError(_("Onbekend veld: %(name)s", name=", ".join(sorted(unknown))))
+    _refuse_pending_revisions(keep, other)
     before_keep, before_other = history.snapshot(keep), history.snapshot(other)
+    flag = get_flag(keep.id, other.id)
+    org = keep.organisation
+    fields: dict[str, list] = {}
+    dimensions: dict[str, list] = {}
+    obstacles: list[dict] = []
+    state: dict = {
+        "keep": {"state": str(keep.state), "fields": fields, "dimensions": dimensions},
+        "other": {"state": str(other.state)},
+        "obstacles": obstacles,
+        "flag": _flag_state(flag),
+    }
+    if any(MERGE_FIELDS[name][0] == "organisation" for name in take_from_other):
+        state["keep"]["geo"] = {name: getattr(org, name) for name in GEO_FIELDS}
     taken = {}
     for name in sorted(take_from_other):
         owner, attr = MERGE_FIELDS[name]
-        value = merge_value(other, name)
-        setattr(keep.organisation if owner == "organisation" else keep, attr, value)
+        old, value = merge_value(keep, name), merge_value(other, name)
+        setattr(org if owner == "organisation" else keep, attr, value)
         taken[name] = value
+        fields[name] = [old, value]
     by_code = {d.dimension_code: d for d in keep.dimensions}
     for dim in other.dimensions:
         mine = by_code.get(dim.dimension_code)
         if mine is not None:
-            mine.current_level = max(mine.current_level, dim.current_level)
-            mine.ambition_level = max(mine.ambition_level, dim.ambition_level)
+            old_levels = [mine.current_level, mine.ambition_level]
+            new_levels = [max(mine.current_level, dim.current_level),
+                          max(mine.ambition_level, dim.ambition_level)]
+            if new_levels != old_levels:
+                mine.current_level, mine.ambition_level = new_levels
+                dimensions[dim.dimension_code] = [old_levels, new_levels]
     moved = []
-    position = len(keep.obstacles)
+    position = max((o.position for o in keep.obstacles), default=-1) + 1
     for obstacle in list(other.obstacles):
+        obstacles.append({"id": obstacle.id, "initiative_id": other.id,
+                          "position": obstacle.position, "moved_position": position,
+                          "content": _obstacle_content(obstacle)})
         other.obstacles.remove(obstacle)
         obstacle.position = position
         position += 1
         keep.obstacles.append(obstacle)
         moved.append(obstacle.id)
     if "postcode" in take_from_other or "brin" in take_from_other:
-        keep.organisation.geo_status = "todo"
+        org.geo_status = "todo"
     other.state = InitiativeState.MERGED
-    flag = get_flag(keep.id, other.id)
+    # Raise both versions, also when only obstacles or dimensions changed: a form opened
+    # before the merge is stale now and is refused instead of saving over the merge.
+    keep.updated_at = other.updated_at = utcnow()
     if flag is None:
         first, second = pair(keep.id, other.id)
         flag = DuplicateFlag(first_id=first, second_id=second, reasons=[], score=0.0)
@@ -369,11 +453,145 @@ def merge(keep: Initiative, other: Initiative, take_from_other: set[str], *, act
     flag.kept_id = keep.id
     flag.decided_at = utcnow()
     flag.decided_by_id = getattr(actor, "id", None)
+    operation = MergeOperation(kept_id=keep.id, merged_id=other.id, state=state,
+                               created_by_id=getattr(actor, "id", None))
+    db.session.add(operation)
     db.session.flush()
     events.entries_merged.send(MergeChange(keep, other, actor, before_keep, before_other))
     record("initiative.merge", target_type="initiative", target_id=keep.id,
            before={"other": other.id, "other_reference": other.reference},
-           after={"fields_from_other": taken, "obstacles_moved": moved}, actor=actor)
+           after={"fields_from_other": taken, "obstacles_moved": moved,
+                  "merge_operation": operation.id}, actor=actor)
+    return operation
+
+
+def merge_operations(initiative: Initiative) -> list[MergeOperation]:
+    """The merges this entry took part in (kept or merged), newest first."""
+    return list(db.session.scalars(
+        select(MergeOperation)
+        .where(or_(MergeOperation.kept_id == initiative.id,
+                   MergeOperation.merged_id == initiative.id))
+        .order_by(MergeOperation.created_at.desc(), MergeOperation.id.desc())))
+
+
+def undo_blockers(operation: MergeOperation) -> list[str]:
+    """Why this merge cannot be undone (Dutch sentences); empty when it can.
+
+    The rule: undo restores exactly what the merge changed, and only while none of that has
+    changed since. It is refused when the merged entry is no longer 'merged', the duplicate
+    decision changed, a field taken from the merged entry or a dimension level the merge
+    raised was changed since, a moved obstacle was deleted, edited or moved on (a later
+    merge: undo that one first), or either entry has a proposed change waiting (decide on it
+    first). Everything else done to the kept entry since (other fields, its own obstacles,
+    its state, theme links) stays as it is."""
+    if operation.undone_at is not None:
+        return [_("Dit samenvoegen is al ongedaan gemaakt.")]
+    keep, other = operation.kept, operation.merged
+    state = operation.state or {}
+    ref = keep.reference or str(keep.id)
+    blockers = []
+    if other.state != InitiativeState.MERGED:
+        blockers.append(_("%(ref)s heeft niet meer de status ‘samengevoegd’.",
+                          ref=other.reference or other.id))
+    flag = get_flag(keep.id, other.id)
+    if flag is None or flag.status != "merged" or flag.kept_id != keep.id:
+        blockers.append(_("Het besluit over deze mogelijk dubbele aanmeldingen is intussen "
+                          "gewijzigd."))
+    kept_state = state.get("keep", {})
+    for name, (_old, value) in sorted(kept_state.get("fields", {}).items()):
+        if merge_value(keep, name) != value:
+            owner, attr = MERGE_FIELDS[name]
+            blockers.append(_("Het veld ‘%(field)s’ van %(ref)s is na het samenvoegen "
+                              "gewijzigd.", field=change_label(f"{owner}.{attr}"), ref=ref))
+    levels = {d.dimension_code: [d.current_level, d.ambition_level] for d in keep.dimensions}
+    for code, (_old, value) in sorted(kept_state.get("dimensions", {}).items()):
+        if levels.get(code) != value:
+            blockers.append(_("Het niveau van ‘%(dimension)s’ van %(ref)s is na het "
+                              "samenvoegen gewijzigd.",
+                              dimension=change_label(f"dimensions.{code}"), ref=ref))
+    for item in state.get("obstacles", []):
+        title = item["content"]["title"]
+        obstacle = db.session.get(Obstacle, item["id"])
+        if obstacle is None:
+            blockers.append(_("Het knelpunt ‘%(title)s’ is na het samenvoegen verwijderd.",
+                              title=title))
+        elif obstacle.initiative_id != keep.id:
+            blockers.append(_("Het knelpunt ‘%(title)s’ hoort niet meer bij %(ref)s (het is "
+                              "later opnieuw samengevoegd; maak dat eerst ongedaan).",
+                              title=title, ref=ref))
+        elif _obstacle_content(obstacle) != item["content"]:
+            blockers.append(_("Het knelpunt ‘%(title)s’ is na het samenvoegen bewerkt.",
+                              title=title))
+    for entry in (keep, other):
+        if history.pending_revision(entry) is not None:
+            blockers.append(_("%(ref)s heeft een voorgestelde wijziging die nog beoordeeld "
+                              "moet worden. Keur die eerst goed of verwerp die.",
+                              ref=entry.reference or entry.id))
+    return blockers
+
+
+class UndoBlockedError(ModerationError):
+    """The merge cannot be undone; ``reasons`` says what blocks it (Dutch sentences)."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
+
+
+def undo_merge(operation: MergeOperation, *, actor) -> None:
+    """Undo a merge: both entries, the moved obstacles (back to the other entry, at their
+    positions), the dimension levels, the duplicate flag and the other entry's state are as
+    they were before it (see ``undo_blockers`` for when it is refused, and what stays).
+
+    Both versions go up (forms opened before are stale); each entry's history gets an
+    'unmerge' revision and the audit log a record. ``entry_edited`` is announced for both
+    (snapshots and duplicate checks follow; caches notice the rows)."""
+    blockers = undo_blockers(operation)
+    if blockers:
+        raise UndoBlockedError(blockers)
+    keep, other = operation.kept, operation.merged
+    state = operation.state
+    before_keep, before_other = history.snapshot(keep), history.snapshot(other)
+    kept_state = state["keep"]
+    org = keep.organisation
+    for name, (old, _value) in kept_state.get("fields", {}).items():
+        owner, attr = MERGE_FIELDS[name]
+        setattr(org if owner == "organisation" else keep, attr, old)
+    for name, value in kept_state.get("geo", {}).items():
+        setattr(org, name, value)
+    by_code = {d.dimension_code: d for d in keep.dimensions}
+    for code, (old, _value) in kept_state.get("dimensions", {}).items():
+        by_code[code].current_level, by_code[code].ambition_level = old
+    on_keep = {o.id: o for o in keep.obstacles}  # every moved one (checked by the blockers)
+    for item in state["obstacles"]:
+        obstacle = on_keep[item["id"]]
+        keep.obstacles.remove(obstacle)
+        obstacle.position = item["position"]
+        other.obstacles.append(obstacle)
+    other.obstacles.sort(key=lambda o: o.position)
+    other.state = state["other"]["state"]
+    keep.updated_at = other.updated_at = utcnow()  # both versions go up
+    flag = get_flag(keep.id, other.id)  # the merge's decision (checked by the blockers)
+    previous = state.get("flag")
+    if flag is not None and previous is None:  # the merge created the flag
+        db.session.delete(flag)
+    elif flag is not None and previous is not None:
+        flag.status = previous["status"]
+        flag.kept_id = previous["kept_id"]
+        flag.decided_at = (datetime.fromisoformat(previous["decided_at"])
+                           if previous["decided_at"] else None)
+        flag.decided_by_id = previous["decided_by_id"]
+    operation.undone_at = utcnow()
+    operation.undone_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    moved = [item["id"] for item in state["obstacles"]]
+    for entry, before, other_entry in ((keep, before_keep, other), (other, before_other, keep)):
+        record("initiative.merge_undo", target_type="initiative", target_id=entry.id,
+               before={"merge_operation": operation.id, "kept": keep.id, "merged": other.id},
+               after={"state": str(entry.state), "obstacles_moved_back": moved,
+                      "other_reference": other_entry.reference}, actor=actor)
+        events.entry_edited.send(EntryChange(entry, "unmerge", "moderator", actor=actor,
+                                             before=before))
 
 
 # --- themes ----------------------------------------------------------------------------------
@@ -384,6 +602,8 @@ class RuleData:
     level: str
     source_url: str = ""
     existing_room: str = ""
+    title_en: str = ""  # optional English texts (issue 19)
+    existing_room_en: str = ""
 
 
 @dataclass
@@ -394,13 +614,20 @@ class ThemeData:
     rules: list[RuleData] | None = None
     ask: str = ""  # the one ask to OCW
     experiment_provisions: str = ""  # existing room to experiment (pilot dossiers)
+    # Optional English texts (issue 19): the English interface shows them, else the Dutch.
+    title_en: str = ""
+    description_en: str = ""
+    ask_en: str = ""
 
 
 def _theme_state(theme: Theme) -> dict:
     return {"area": theme.area_code, "title": theme.title, "description": theme.description,
             "ask": theme.ask or "", "experiment_provisions": theme.experiment_provisions or "",
+            "title_en": theme.title_en or "", "description_en": theme.description_en or "",
+            "ask_en": theme.ask_en or "",
             "rules": [{"title": r.title, "level": r.level, "source_url": r.source_url,
-                       "existing_room": r.existing_room} for r in theme.rules]}
+                       "existing_room": r.existing_room, "title_en": r.title_en or "",
+                       "existing_room_en": r.existing_room_en or ""} for r in theme.rules]}
 
 
 def save_theme(theme: Theme | None, data: ThemeData, *, actor,
@@ -425,8 +652,13 @@ def save_theme(theme: Theme | None, data: ThemeData, *, actor,
     theme.description = data.description
     theme.ask = data.ask
     theme.experiment_provisions = data.experiment_provisions
+    theme.title_en = data.title_en
+    theme.description_en = data.description_en
+    theme.ask_en = data.ask_en
     theme.rules[:] = [ThemeRule(title=r.title, level=r.level, source_url=r.source_url,
-                                existing_room=r.existing_room) for r in (data.rules or [])]
+                                existing_room=r.existing_room, title_en=r.title_en,
+                                existing_room_en=r.existing_room_en)
+                      for r in (data.rules or [])]
     db.session.flush()
     if moved:
         # A theme belongs to one area: its reports move with it, so the figures per area and
@@ -524,16 +756,18 @@ def theme_stats(theme: Theme, *, published_only: bool = False) -> ThemeStats:
         in_scope = [Initiative.state.in_(ACTIVE_STATES)]
     rows = db.session.execute(
         select(Initiative.id, Initiative.learners_count, Organisation.brin,
-               Organisation.location_number, Organisation.sector, Organisation.province)
+               Organisation.location_number, Organisation.id, Organisation.sector,
+               Organisation.province)
         .join(Obstacle, Obstacle.initiative_id == Initiative.id)
         .join(Organisation, Initiative.organisation_id == Organisation.id)
         .where(Obstacle.theme_id == theme.id, *in_scope)
     ).all()
     initiatives: dict[int, int] = {}
     schools, sectors, provinces = set(), set(), set()
-    for iid, learners, brin, location, sector, province in rows:
+    for iid, learners, brin, location, org_id, sector, province in rows:
         initiatives[iid] = learners or 0
-        schools.add((brin, location or ""))
+        # a school without an institution code (not in DUO's list) is a school of its own
+        schools.add((brin.upper(), location or "") if brin else ("org", str(org_id)))
         sectors.add(sector)
         if province:
             provinces.add(province)

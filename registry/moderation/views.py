@@ -18,16 +18,19 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from registry.audit.models import AuditEvent
 from registry.auth.decorators import protect_blueprint
+from registry.auth.models import User
 from registry.extensions import db
+from registry.history import labels
 from registry.history.models import Revision
 from registry.history.services import pending_revision
 from registry.moderation import duplicates, services
 from registry.moderation.forms import ThemeForm
-from registry.moderation.models import RULE_LEVEL_LABELS, Theme
+from registry.moderation.models import RULE_LEVEL_LABELS, MergeOperation, Theme
 from registry.published.web import current_filter
 from registry.submissions.forms import EditInitiativeForm, form_to_data, initiative_to_formdata
 from registry.submissions.models import Initiative, Obstacle
 from registry.submissions.views import build_form, handle_row_actions
+from registry.taxonomy.constants import InitiativeState
 from registry.taxonomy.services import current as current_taxonomy
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderatie")
@@ -70,6 +73,8 @@ def queue():
         "moderation/queue.html", items=items, total=total, page=page, page_size=PAGE_SIZE,
         filters=filters, state=state, areas=current_taxonomy().choices("areas"),
         flagged=flagged, revisions=revisions,
+        # "select all on this page" without JavaScript: a link that checks every box
+        select_all=request.args.get("select") == "all",
     )
 
 
@@ -87,6 +92,12 @@ def bulk():
         flash(_("Geef een reden voor de afwijzing; die wordt naar de contactpersonen gemaild."),
               "error")
         return redirect(url_for("moderation.queue"))
+    if action == "publish" and request.form.get("confirm_duplicates") != "1":
+        flagged = _likely_duplicates(ids)
+        if flagged:  # ask first: publishing a likely duplicate is hard to take back
+            return render_template(
+                "moderation/bulk_confirm.html", flagged=flagged, ids=sorted(ids),
+                others=sorted(set(ids) - {i.id for i, _pairs in flagged}))
     done, skipped = services.bulk_decide(ids, action, reason, actor=_actor())
     db.session.commit()
     if action == "publish":
@@ -97,6 +108,19 @@ def bulk():
         flash(_("Overgeslagen (niet in de juiste status): %(refs)s", refs=", ".join(skipped)),
               "error")
     return redirect(url_for("moderation.queue"))
+
+
+def _likely_duplicates(ids: list[int]) -> list[tuple[Initiative, list]]:
+    """The chosen entries that would be published and have a likely duplicate to decide on,
+    each with its (flag, other entry) pairs."""
+    flagged = duplicates.initiatives_with_open_flags(ids)
+    out = []
+    for initiative in db.session.scalars(select(Initiative).where(Initiative.id.in_(flagged))
+                                         .order_by(Initiative.id)):
+        if initiative.state in (InitiativeState.PENDING, InitiativeState.REJECTED):
+            out.append((initiative, [(flag, flag.other(initiative.id))
+                                     for flag in duplicates.open_flags(initiative)]))
+    return out
 
 
 # --- entry page ------------------------------------------------------------------------------
@@ -134,10 +158,16 @@ def render_entry(initiative: Initiative, *, errors: dict | None = None,
     ids = [initiative.id] + [m.id for m in merged]
     pairs = [(flag, flag.other(initiative.id)) for flag in duplicates.open_flags(initiative)]
     revision = pending_revision(initiative)
+    operations = services.merge_operations(initiative)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
+        {op.created_by_id for op in operations} | {op.undone_by_id for op in operations})))}
     html = render_template(
         "moderation/entry.html", initiative=initiative, errors=errors or {}, values=values or {},
         revision=revision, duplicates=pairs,
         merged=merged, kept=duplicates.kept_instead(initiative),
+        merge_operations=[(op, services.undo_blockers(op)) for op in operations], users=users,
+        not_duplicates=[(flag, flag.other(initiative.id))
+                        for flag in duplicates.not_duplicate_flags(initiative)],
         events=_history_events(ids), revisions=_revisions(ids),
         areas=current_taxonomy().choices("areas"), themes=services.all_themes(),
         show_contact=show_contact,
@@ -374,9 +404,12 @@ def merge(initiative_id: int, other_id: int):
     error = None
     if request.method == "POST":
         take = {name for name in fields if request.form.get(f"field-{name}") == "other"}
+        raw_other = request.form.get("other_version_id", "")
         try:
             services.check_version(keep, _version_from_form())
-            services.merge(keep, other, take, actor=_actor())
+            services.merge(keep, other, take, actor=_actor(),
+                           expected_other_version=int(raw_other) if raw_other.isdigit()
+                           else None)
             db.session.commit()
         except services.ModerationError as exc:
             db.session.rollback()
@@ -392,11 +425,20 @@ def merge(initiative_id: int, other_id: int):
         keep, other = _initiative_or_404(initiative_id), _initiative_or_404(other_id)
     html = render_template(
         "moderation/merge.html", keep=keep, other=other, fields=fields,
-        value=services.merge_value, labels=_merge_labels(), error=error,
+        value=_merge_display_value, labels=_merge_labels(), error=error,
+        mails_contact=services.has_contact_address(other),
+        raised=services.raised_dimensions(keep, other),
     )
     _log_confidential_view(keep)  # the page lists the obstacle titles of both
     _log_confidential_view(other)
     return html, (422 if error else 200)
+
+
+def _merge_display_value(initiative, name: str):
+    """A merge field's value as staff read it (the phase and sector as their labels)."""
+    owner, attr = services.MERGE_FIELDS[name]
+    value = services.merge_value(initiative, name)
+    return None if value is None else labels.change_value(f"{owner}.{attr}", value)
 
 
 def _merge_labels() -> dict[str, str]:
@@ -409,10 +451,57 @@ def _merge_labels() -> dict[str, str]:
 def not_duplicate(initiative_id: int, other_id: int):
     initiative = _initiative_or_404(initiative_id)
     other = _initiative_or_404(other_id)
-    duplicates.mark_not_duplicate(initiative, other, actor=_actor())
-    db.session.commit()
-    flash(_("Gemarkeerd als geen dubbele aanmelding."), "success")
+    if initiative.id == other.id:
+        abort(404)
+    try:
+        duplicates.mark_not_duplicate(initiative, other, actor=_actor())
+    except ValueError:
+        db.session.rollback()
+        flash(_("Deze aanmeldingen zijn samengevoegd. Maak dat ongedaan vanuit de "
+                "geschiedenis."), "error")
+    else:
+        db.session.commit()
+        flash(_("Gemarkeerd als geen dubbele aanmelding. U kunt dit terugdraaien bij "
+                "‘Mogelijke dubbele aanmeldingen’."), "success")
     return redirect(url_for("moderation.entry", initiative_id=initiative.id))
+
+
+@bp.route("/<int:initiative_id>/geen-dubbele/<int:other_id>/terugdraaien", methods=["POST"])
+def revert_not_duplicate(initiative_id: int, other_id: int):
+    """The pair is a likely duplicate again (open), with its tag in the queue."""
+    initiative = _initiative_or_404(initiative_id)
+    other = _initiative_or_404(other_id)
+    if duplicates.reopen_flag(initiative, other, actor=_actor()) is None:
+        flash(_("Er is geen besluit ‘geen dubbele’ om terug te draaien."), "error")
+    else:
+        db.session.commit()
+        flash(_("Het besluit is teruggedraaid: %(other)s staat weer als mogelijk dubbele "
+                "aanmelding.", other=other.reference), "success")
+    return redirect(url_for("moderation.entry", initiative_id=initiative.id)
+                    + "#duplicates-title")
+
+
+@bp.route("/samenvoeging/<int:operation_id>/ongedaan-maken", methods=["POST"])
+def undo_merge(operation_id: int):
+    """Undo a merge (from the history of either entry); refused, with the reasons, when
+    something the merge changed has changed since."""
+    operation = db.session.get(MergeOperation, operation_id) or abort(404)
+    back = operation.merged_id if request.form.get("back") == "merged" else operation.kept_id
+    try:
+        services.undo_merge(operation, actor=_actor())
+        db.session.commit()
+    except services.UndoBlockedError as exc:
+        db.session.rollback()
+        for reason in exc.reasons:
+            flash(_("Ongedaan maken kan niet: %(reason)s", reason=reason), "error")
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Iemand anders heeft een van beide aanmeldingen intussen gewijzigd. Er is "
+                "niets ongedaan gemaakt. Probeer het opnieuw."), "error")
+    else:
+        flash(_("Het samenvoegen van %(other)s met %(keep)s is ongedaan gemaakt.",
+                other=operation.merged.reference, keep=operation.kept.reference), "success")
+    return redirect(url_for("moderation.entry", initiative_id=back) + "#history-title")
 
 
 # --- themes ----------------------------------------------------------------------------------
@@ -428,13 +517,18 @@ def _theme_data(form: ThemeForm) -> services.ThemeData:
     rules = [
         services.RuleData(title=e.form.title.data or "", level=e.form.level.data,
                           source_url=e.form.source_url.data or "",
-                          existing_room=e.form.existing_room.data or "")
+                          existing_room=e.form.existing_room.data or "",
+                          title_en=e.form.title_en.data or "",
+                          existing_room_en=e.form.existing_room_en.data or "")
         for e in form.rules.entries if not e.form.is_blank()
     ]
     return services.ThemeData(area=form.area.data, title=form.title.data or "",
                               description=form.description.data or "", rules=rules,
                               ask=form.ask.data or "",
-                              experiment_provisions=form.experiment_provisions.data or "")
+                              experiment_provisions=form.experiment_provisions.data or "",
+                              title_en=form.title_en.data or "",
+                              description_en=form.description_en.data or "",
+                              ask_en=form.ask_en.data or "")
 
 
 @bp.route("/themas")
@@ -450,8 +544,11 @@ def _edit_theme(theme: Theme | None):
             data = {"area": theme.area_code, "title": theme.title,
                     "description": theme.description, "version_id": theme.version_id,
                     "ask": theme.ask, "experiment_provisions": theme.experiment_provisions,
+                    "title_en": theme.title_en, "description_en": theme.description_en,
+                    "ask_en": theme.ask_en,
                     "rules": [{"title": r.title, "level": r.level, "source_url": r.source_url,
-                               "existing_room": r.existing_room} for r in theme.rules]
+                               "existing_room": r.existing_room, "title_en": r.title_en,
+                               "existing_room_en": r.existing_room_en} for r in theme.rules]
                     or [{}]}
         form = _theme_form(data=data)
         return render_template("moderation/theme_form.html", form=form, theme=theme,

@@ -10,12 +10,17 @@ read path selects through ``InitiativeFilter.where`` (initiatives) and
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 from werkzeug.datastructures import MultiDict
 
+from registry.extensions import db
+from registry.localized import localized
+from registry.moderation.models import Theme
 from registry.published.sources import Source
 from registry.submissions.search import fold, like_pattern
 from registry.taxonomy.constants import PROVINCES
@@ -136,11 +141,47 @@ class InitiativeFilter:
         return json.dumps(self.canonical().to_args(), sort_keys=True, ensure_ascii=False)
 
     def describe(self) -> str:
-        """A short machine-readable description, e.g. for file names and metadata."""
+        """A short machine-readable description, e.g. for file names and metadata (pages
+        show ``words()``)."""
         parts = []
         for key, value in self.to_args().items():
             parts.append(f"{key}={'+'.join(value) if isinstance(value, list) else value}")
         return ";".join(parts) or "alle"
+
+    def words(self, theme_titles: Mapping[int, str] | None = None) -> str:
+        """The filter in words, in the interface language: "Provincie: Limburg; Sector:
+        mbo", "alle initiatieven" without a filter. ``theme_titles``: titles of the filter's
+        themes (looked up when not given; a theme without one is named by its number)."""
+        tax = current_taxonomy()
+        titles = theme_titles if theme_titles is not None else self._theme_titles()
+        parts = []
+        if self.province:
+            parts.append(_("Provincie: %(values)s", values=", ".join(self.province)))
+        if self.sector:
+            parts.append(_("Sector: %(values)s",
+                           values=", ".join(tax.short("sectors", c) for c in self.sector)))
+        if self.area:
+            parts.append(_("Gebied: %(values)s",
+                           values=", ".join(tax.label("areas", c) for c in self.area)))
+        if self.theme:
+            parts.append(_("Thema: %(values)s", values=", ".join(
+                titles.get(tid) or _("thema %(id)d", id=tid) for tid in self.theme)))
+        if self.phase:
+            parts.append(_("Fase: %(values)s",
+                           values=", ".join(tax.label("phases", c) for c in self.phase)))
+        if self.dimension:
+            parts.append(_("Dimensie: %(dimension)s, niveau %(level)d of hoger (nu of als "
+                           "ambitie)", dimension=tax.label("dimensions", self.dimension),
+                           level=self.min_level))
+        if self.q:
+            parts.append(_("Zoekterm: “%(q)s”", q=self.q))
+        return "; ".join(parts) or _("alle initiatieven")
+
+    def _theme_titles(self) -> dict[int, str]:
+        if not self.theme:
+            return {}
+        themes = db.session.scalars(select(Theme).where(Theme.id.in_(self.theme)))
+        return {t.id: str(localized(t, "title")) for t in themes}
 
     # -- SQL -----------------------------------------------------------------------------------
     def where(self, src: Source) -> list[ColumnElement[bool]]:

@@ -13,7 +13,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, FromClause, Table, and_, case, false, select, true
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Table,
+    and_,
+    case,
+    false,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from registry.database import as_utc, utcnow
@@ -136,14 +146,19 @@ class Source:
 
 
 def _theme_records(rows, rules) -> list[dict[str, Any]]:
+    """Theme records with their optional English texts (``*_en``, "" when there is none:
+    ``registry.localized`` falls back to the Dutch text)."""
     by_theme: dict[int, list[dict[str, Any]]] = {}
-    for theme_id, title, level, source_url, existing_room in rules:
+    for theme_id, title, level, source_url, existing_room, title_en, room_en in rules:
         by_theme.setdefault(theme_id, []).append({
             "title": title, "level": level, "source_url": source_url or "",
-            "existing_room": existing_room or ""})
+            "existing_room": existing_room or "", "title_en": title_en or "",
+            "existing_room_en": room_en or ""})
     return [{"id": tid, "area": area, "title": title, "description": description or "",
-             "ask": ask or "", "rules": by_theme.get(tid, [])}
-            for tid, area, title, description, ask in rows]
+             "ask": ask or "", "title_en": title_en or "",
+             "description_en": description_en or "", "ask_en": ask_en or "",
+             "rules": by_theme.get(tid, [])}
+            for tid, area, title, description, ask, title_en, description_en, ask_en in rows]
 
 
 class LiveSource(Source):
@@ -209,10 +224,12 @@ class LiveSource(Source):
 
     def themes(self, session) -> list[dict[str, Any]]:
         rows = session.execute(select(Theme.id, Theme.area_code, Theme.title, Theme.description,
-                                      Theme.ask)
+                                      Theme.ask, Theme.title_en, Theme.description_en,
+                                      Theme.ask_en)
                                .order_by(Theme.area_code, Theme.id)).all()
         rules = session.execute(select(ThemeRule.theme_id, ThemeRule.title, ThemeRule.level,
-                                       ThemeRule.source_url, ThemeRule.existing_room)
+                                       ThemeRule.source_url, ThemeRule.existing_room,
+                                       ThemeRule.title_en, ThemeRule.existing_room_en)
                                 .order_by(ThemeRule.theme_id, ThemeRule.id)).all()
         return _theme_records(rows, rules)
 
@@ -266,12 +283,18 @@ class SnapshotSource(Source):
 
     def themes(self, session) -> list[dict[str, Any]]:
         t, r = SnapshotTheme.__table__, SnapshotThemeRule.__table__
+        # Snapshots keep the Dutch texts only (no English columns): "" falls back to them.
+        def none(name: str):
+            return literal("").label(name)
+
         rows = session.execute(select(t.c.id, t.c.area_code, t.c.title, t.c.description,
-                                      t.c.ask)
+                                      t.c.ask, none("title_en"), none("description_en"),
+                                      none("ask_en"))
                                .where(t.c.snapshot_id == self.snapshot_id)
                                .order_by(t.c.area_code, t.c.id)).all()
         rules = session.execute(select(r.c.theme_id, r.c.title, r.c.level, r.c.source_url,
-                                       r.c.existing_room)
+                                       r.c.existing_room, none("title_en"),
+                                       none("existing_room_en"))
                                 .where(r.c.snapshot_id == self.snapshot_id)
                                 .order_by(r.c.theme_id, r.c.position)).all()
         return _theme_records(rows, rules)

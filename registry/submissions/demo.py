@@ -226,6 +226,60 @@ THEME_ASKS = {
         "een toezichtkader dat naar de kwaliteit van de leerroute kijkt.",
 }
 
+# The optional English texts a moderator wrote (issue 19); the last theme has none, so the
+# English interface shows its Dutch text marked as Dutch.
+THEME_EN = {
+    "Vaste kwalificaties en kerndoelen per jaar": (
+        "Fixed qualifications and attainment targets per year",
+        "Qualification files and attainment targets divided per school year leave little room "
+        "for learners' own learning goals.",
+        "Extend the experiments with learning-based qualifying to every MBO institution that "
+        "works with individual learning routes, and make clear that attainment targets need "
+        "not be divided per school year."),
+    "Examens alleen op vaste momenten": (
+        "Examinations only at fixed moments",
+        "Learners who finish earlier or follow their own order have to wait for fixed "
+        "examination moments.",
+        "Allow examinations on demand in a pilot, including the central examination in "
+        "secondary education, so that learners sit an examination when they are ready."),
+    "Geen diplomering op maat": (
+        "No diplomas tailored to the learner",
+        "Diplomas and enrolment are tied to programmes and cohorts; partial results do not "
+        "give recognised proof.",
+        "Explore with schools how partial certificates can become recognised proof and how "
+        "diplomas can be awarded at any moment of the year."),
+    "Erkenning van onderdelen en microcredentials": (
+        "Recognition of units and microcredentials",
+        "Elective units and units achieved at the workplace only become visible with the "
+        "diploma.",
+        "Make separate certificates for elective units possible and lay down agreements on "
+        "microcredentials in the regulation."),
+    "Eerder en informeel leren telt niet mee": (
+        "Prior and informal learning does not count",
+        "What learners learned outside school or earlier gives no exemption.", ""),
+    "Onderwijstijd en bekostiging volgen vaste jaren": (
+        "Teaching time and funding follow fixed years",
+        "The hours standard and funding on a census date assume fixed timetables and intake "
+        "moments.",
+        "Let go of the hours standard in an experiment and fund intake at any moment, with a "
+        "supervision framework that looks at the quality of the learning route."),
+}
+RULE_EN = {
+    "Kwalificatiestructuur (WEB art. 7.2.4)": "Qualification structure (WEB art. 7.2.4)",
+    "Indeling van de kerndoelen per leerjaar in het schoolplan":
+        "Division of attainment targets per school year in the school plan",
+    "Eindexamenbesluit VO: tijdvakken centraal examen":
+        "Secondary education examination decree: central examination periods",
+    "Examenreglement en PTA van de school": "The school's examination rules and PTA",
+    "Diploma-eisen (WEB art. 7.4.6)": "Diploma requirements (WEB art. 7.4.6)",
+    "Regeling keuzedelen": "Elective units regulation",
+    "Vrijstellingen door de examencommissie": "Exemptions by the examination board",
+    "Urennorm begeleide onderwijstijd (WEB art. 7.2.7)":
+        "Hours standard for supervised teaching time (WEB art. 7.2.7)",
+    "Bekostiging op basis van de teldatum": "Funding based on the census date",
+    "Onderzoekskader van de inspectie": "The inspectorate's inspection framework",
+}
+
 FIRST = ["Anne", "Bram", "Fatima", "Joris", "Lotte", "Mehmet", "Sanne", "Thijs", "Yara", "Ruben"]
 LAST = ["de Vries", "Jansen", "Bakker", "El Amrani", "Visser", "Smit", "Meijer", "de Boer"]
 ROLES = ["teamleider", "projectleider innovatie", "docent", "opleidingsmanager", "coach"]
@@ -365,9 +419,12 @@ def seed_demo_themes() -> int:
     for area, title, description, rules, obstacle_titles in THEMES:
         if title in existing:
             continue
+        title_en, description_en, ask_en = THEME_EN.get(title, ("", "", ""))
         theme = Theme(area_code=area, title=title, description=description,
-                      ask=THEME_ASKS.get(title, ""), rules=[
-            ThemeRule(title=r_title, level=level, source_url=url, existing_room=room)
+                      ask=THEME_ASKS.get(title, ""), title_en=title_en,
+                      description_en=description_en, ask_en=ask_en, rules=[
+            ThemeRule(title=r_title, level=level, source_url=url, existing_room=room,
+                      title_en=RULE_EN.get(r_title, ""))
             for r_title, level, url, room in rules
         ])
         db.session.add(theme)

@@ -182,11 +182,12 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
             Length(max=200, message=_l("Gebruik maximaal %(max)d tekens.")),
         ],
     )
+    # Optional: a school that is not in DUO's directory (or whose code the contact does not
+    # know) is entered by hand and stored with ``brin == ""`` (not linked to a DUO school);
+    # its place is then required (``validate_city``) and its location comes from the postcode.
     brin = StringField(
         _l("Instellingscode (BRIN)"), filters=[strip_filter, normalise_brin],
-        validators=[
-            DataRequired(message=_l("Vul de instellingscode (BRIN) in, bijvoorbeeld 25LH.")),
-        ],
+        validators=[Optional()],
     )
     location_number = StringField(
         _l("Vestigingsnummer"), filters=STRIP, validators=[Optional()],
@@ -213,7 +214,7 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
     )
     city = StringField(
         _l("Plaats"), filters=STRIP,
-        validators=[Optional(), Length(max=100, message=_l("Gebruik maximaal %(max)d tekens."))],
+        validators=[Length(max=100, message=_l("Gebruik maximaal %(max)d tekens."))],
     )
     website = StringField(
         _l("Website"), filters=[strip_filter],
@@ -329,6 +330,17 @@ class InitiativeForm(CleanInputMixin, FlaskForm):
         if field.data and not re.fullmatch(r"[0-9]{2}", field.data):
             raise ValidationError(
                 _l("Een vestigingsnummer bestaat uit 2 cijfers, bijvoorbeeld 01."))
+        if field.data and not self.brin.data:
+            raise ValidationError(_l(
+                "Een vestigingsnummer hoort bij een instellingscode. Vul de instellingscode in "
+                "of laat het vestigingsnummer leeg."))
+
+    def validate_city(self, field):
+        # A school from DUO's directory is known by its code; one typed by hand needs its place.
+        if not field.data and not self.brin.data:
+            raise ValidationError(_l(
+                "Vul de plaats van de school in. Die is nodig als u geen instellingscode "
+                "invult."))
 
     def validate_qualification_codes(self, field):
         try:
@@ -452,6 +464,10 @@ class SubmissionForm(AntiSpamMixin, InitiativeForm):
     pin_latitude = HiddenField(_l("Locatie op de kaart"), validators=[Optional()])
     pin_longitude = HiddenField(_l("Locatie op de kaart"), validators=[Optional()])
 
+    # True while the form is only checked (the check-your-answers page): a proof-of-work
+    # solution can be used once, so it is verified when the entry is really sent.
+    checking = False
+
     def validate_pin_latitude(self, field):
         try:
             self.pin = validate_point(field.data, self.pin_longitude.data)
@@ -460,6 +476,45 @@ class SubmissionForm(AntiSpamMixin, InitiativeForm):
             raise ValidationError(_l(
                 "De speld op de kaart ligt niet in Nederland. Zet de speld opnieuw of haal "
                 "hem weg.")) from None
+
+    def validate_pow_solution(self, field):
+        if not self.checking:
+            super().validate_pow_solution(field)
+
+
+def carried_values(form: InitiativeForm) -> list[tuple[str, str]]:
+    """The form as it was posted, as (name, value) pairs for hidden inputs.
+
+    The check-your-answers page re-posts these, so that "Wijzig" and "Versturen" get back
+    exactly what was checked: nothing is kept on the server in between. Every value is the
+    posted text (``raw_data``), so validating it again gives the same result. The CSRF token
+    is left out (the page renders a fresh one), and so are the empty obstacle rows that
+    ``validate`` dropped.
+    """
+    pairs: list[tuple[str, str]] = []
+
+    def walk(field) -> None:
+        if isinstance(field, (FormField, FieldList)):
+            for sub in field:
+                walk(sub)
+        elif field.type != "CSRFTokenField":
+            pairs.extend((field.name, str(value)) for value in field.raw_data or ())
+
+    for field in form:
+        walk(field)
+    return pairs
+
+
+def answer_text(field) -> str:
+    """What a field holds, as the check-your-answers page shows it ("" when empty)."""
+    if field.type == "BooleanField":
+        return str(_l("Ja") if field.data else _l("Nee"))
+    if field.type in ("SelectField", "RadioField"):
+        for value, label, selected, *_rest in field.iter_choices():
+            if selected and value != "":
+                return str(label)
+        return ""
+    return "" if field.data is None else str(field.data)
 
 
 def form_to_data(form: InitiativeForm, language: str = "nl") -> InitiativeData:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from registry.exports.xlsx import XlsxBook
+from registry.localized import docx_language
 from registry.summary.labels import (
     ORIGIN_GROUP_LABELS,
     ORIGIN_GROUP_SHORT,
@@ -270,14 +271,14 @@ def to_docx(summary: dict[str, Any], *, title: str, link: Callable[[int], str]) 
         p = doc.add_paragraph(style="List Number")
         _add_hyperlink(p, themes_url(t["id"]), t["title"], bold=True)
         p.add_run(f"  ({area_label(t['area'])})")
-        doc.add_paragraph(t["problem"])
+        docx_language(doc.add_paragraph(t["problem"]), t["problem"])
         doc.add_paragraph(theme_figures_line(t, previous))
         p = doc.add_paragraph()
         p.add_run(_("Regels:") + " ").bold = True
         p.add_run(rules_line(t))
         p = doc.add_paragraph()
         p.add_run(_("Vraag aan OCW:") + " ").bold = True
-        p.add_run(ask_text(t))
+        docx_language(p.add_run(ask_text(t)), t["ask"] or "")
     if previous and km["new_themes"]:
         doc.add_paragraph(ngettext(
             "Nieuw thema sinds momentopname %(code)s:", "Nieuwe thema's sinds momentopname "
@@ -298,7 +299,7 @@ def to_docx(summary: dict[str, Any], *, title: str, link: Callable[[int], str]) 
         heading(f"{rank}. {t['title']}", 2)
         p = doc.add_paragraph(area_label(t["area"]) + " · ")
         _add_hyperlink(p, themes_url(t["id"]), _("themapagina"))
-        doc.add_paragraph(t["problem"])
+        docx_language(doc.add_paragraph(t["problem"]), t["problem"])
         doc.add_paragraph(theme_figures_line(t, previous) + ".")
         p = doc.add_paragraph()
         p.add_run(_("Sectoren:") + " ").bold = True
@@ -314,7 +315,7 @@ def to_docx(summary: dict[str, Any], *, title: str, link: Callable[[int], str]) 
             doc.add_paragraph(_("Herkomst van de regels nog niet bepaald"))
         p = doc.add_paragraph()
         p.add_run(_("Vraag aan OCW:") + " ").bold = True
-        p.add_run(ask_text(t))
+        docx_language(p.add_run(ask_text(t)), t["ask"] or "")
         if t["quote"]:
             doc.add_paragraph(f"\u201c{t['quote']['text']}\u201d ({quote_origin(t['quote'])})",
                               style="Quote")
@@ -384,7 +385,7 @@ def to_docx(summary: dict[str, Any], *, title: str, link: Callable[[int], str]) 
         doc.add_heading(_("Regels per thema"), level=2)
         for t in themes:
             if t["rules"]:
-                doc.add_heading(t["title"], level=3)
+                docx_language(doc.add_heading(t["title"], level=3), t["title"])
                 for r in t["rules"]:
                     _docx_rule(doc, r)
     else:
@@ -617,11 +618,12 @@ def _docx_rule(doc, rule: dict[str, Any]) -> None:
     if rule["source_url"]:
         _add_hyperlink(p, rule["source_url"], rule["title"])
     else:
-        p.add_run(rule["title"])
+        docx_language(p.add_run(rule["title"]), rule["title"])
     p.add_run(" \u2013 ")
     p.add_run(origin_label(rule["level"])).bold = True
     if rule["existing_room"]:
-        p.add_run(". " + _("Bestaande ruimte:") + " " + rule["existing_room"])
+        p.add_run(". " + _("Bestaande ruimte:") + " ")
+        docx_language(p.add_run(rule["existing_room"]), rule["existing_room"])
 
 
 def _docx_caption(doc, text: str) -> None:

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from registry.moderation.models import RULE_LEVEL_LABELS
@@ -62,30 +61,8 @@ def filter_words(flt: InitiativeFilter, theme_titles: Mapping[int, str] | None =
 
 
 def _filter_words(flt: InitiativeFilter, theme_titles: Mapping[int, str] | None) -> str:
-    tax = current_taxonomy()
-    titles = theme_titles or {}
-    parts = []
-    if flt.province:
-        parts.append(_("Provincie: %(values)s", values=", ".join(flt.province)))
-    if flt.sector:
-        parts.append(_("Sector: %(values)s",
-                       values=", ".join(tax.short("sectors", c) for c in flt.sector)))
-    if flt.area:
-        parts.append(_("Gebied: %(values)s",
-                       values=", ".join(tax.label("areas", c) for c in flt.area)))
-    if flt.theme:
-        parts.append(_("Thema: %(values)s", values=", ".join(
-            titles.get(tid) or _("thema %(id)d", id=tid) for tid in flt.theme)))
-    if flt.phase:
-        parts.append(_("Fase: %(values)s",
-                       values=", ".join(tax.label("phases", c) for c in flt.phase)))
-    if flt.dimension:
-        parts.append(_("Dimensie: %(dimension)s, niveau %(level)d of hoger (nu of als "
-                       "ambitie)", dimension=tax.label("dimensions", flt.dimension),
-                       level=flt.min_level))
-    if flt.q:
-        parts.append(_("Zoekterm: “%(q)s”", q=flt.q))
-    return "; ".join(parts) or _("alle initiatieven")
+    # The words are the filter's own (registry.published.filters.InitiativeFilter.words).
+    return flt.words(theme_titles or {})
 
 
 def template_helpers() -> dict:

@@ -23,6 +23,7 @@ from registry.documents import serve as serve_document
 from registry.exports.services import file_name
 from registry.extensions import db
 from registry.moderation.models import Theme
+from registry.published import records
 from registry.published.snapshots import create_snapshot, list_snapshots, withdrawn_counts
 from registry.published.web import (
     current_filter,
@@ -30,7 +31,7 @@ from registry.published.web import (
     detail_link,
     sees_exact_figures,
 )
-from registry.summary import documents, services
+from registry.summary import documents, services, texts
 from registry.summary.forms import SnapshotForm
 from registry.summary.labels import chart_items
 from registry.taxonomy.services import current as current_taxonomy
@@ -45,9 +46,14 @@ MIMETYPES = {
 
 
 def _summary():
-    flt = current_filter()
-    summary = services.compute_summary(flt, current_source(), exact=sees_exact_figures())
-    return flt, summary
+    flt, src = current_filter(), current_source()
+    return flt, _localized(services.compute_summary(flt, src, exact=sees_exact_figures()), src,
+                           flt)
+
+
+def _localized(summary: dict, src, flt) -> dict:
+    """The summary with its theme texts in the interface language (``summary.texts``)."""
+    return texts.localize(summary, records.themes(src), flt)
 
 
 @bp.route("")
@@ -79,7 +85,8 @@ def download(fmt: str):
     src = current_source()
 
     def render() -> Rendered:
-        data = services.compute_summary(flt, src, exact=sees_exact_figures())
+        data = _localized(services.compute_summary(flt, src, exact=sees_exact_figures()), src,
+                          flt)
         title = _("Knelpuntenoverzicht gepersonaliseerd leren")
         if fmt == "docx":
             body = documents.to_docx(data, title=title, link=detail_link())

@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from registry.connect.services import accepts_messages
 from registry.extensions import db
+from registry.localized import localized
 from registry.moderation.models import RULE_LEVELS
 from registry.published import records
 from registry.published.filters import InitiativeFilter
@@ -62,7 +63,8 @@ def theme_page(theme_id: int) -> dict[str, Any] | None:
     """Everything the theme page shows, or None for an unknown theme::
 
         theme:       {id, area, title, description, ask, rules[{title, level, source_url,
-                     existing_room}]} (``records.themes``)
+                     existing_room}]} (``records.themes``, with the optional English texts
+                     ``*_en``: the template shows ``localized(theme, field)``)
         origins:     rule levels present, in RULE_LEVELS order
         figures:     the summary's totals under the theme filter (initiatives, schools,
                      learners, obstacles, sectors, provinces, severity, status, ...)
@@ -133,13 +135,16 @@ def theme_index() -> list[dict[str, Any]]:
     theme page)::
 
         [{area, themes[{id, title, description, initiatives, schools, obstacles}]}]
+
+    Title and description are in the interface language (``registry.localized``).
     """
     rows = {t["id"]: t for t in compute_summary(InitiativeFilter.empty(), PUBLISHED)["themes"]}
     by_area: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for theme in records.themes(PUBLISHED):
         row = rows.get(theme["id"], {})
         by_area[theme["area"]].append({
-            "id": theme["id"], "title": theme["title"], "description": theme["description"],
+            "id": theme["id"], "title": localized(theme, "title"),
+            "description": localized(theme, "description"),
             "initiatives": row.get("initiatives", 0), "schools": row.get("schools", 0),
             "obstacles": row.get("obstacles", 0),
         })

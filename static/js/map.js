@@ -3,7 +3,8 @@
 (function () {
   "use strict";
 
-  var NL_CENTER = [52.2, 5.3];
+  // The Netherlands, mainland and islands: what the map shows before (or without) markers.
+  var NL_BOUNDS = [[50.75, 3.36], [53.56, 7.23]];
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -52,30 +53,24 @@
 
     node.classList.add("map-ready");
     say(labels.loading);
-    var map = L.map(node, {
-      center: NL_CENTER, zoom: 7, minZoom: 6, maxZoom: 18, zoomSnap: 0.25, keyboard: true
-    });
+    var map = L.map(node, { minZoom: 6, maxZoom: 18, zoomSnap: 0.25, keyboard: true });
+    map.fitBounds(NL_BOUNDS, { animate: false });
     var tileUrl = node.getAttribute("data-tile-url");
     if (tileUrl) {
       L.tileLayer(tileUrl, {
         maxZoom: 18, attribution: node.getAttribute("data-tile-attribution") || ""
       }).addTo(map);
     }
-    // Province outlines: the base map when there are no tiles, a light overlay otherwise.
-    var outlinesUrl = node.getAttribute("data-outlines");
-    if (outlinesUrl) {
-      fetch(outlinesUrl).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
-        if (!data) { return; }
-        var outlines = L.geoJSON(data, {
-          interactive: false,
-          style: {
-            color: "#4a4a4a", weight: 1, fillColor: tileUrl ? "#ffffff" : "#e8eef2",
-            fillOpacity: tileUrl ? 0 : 1
-          }
-        }).addTo(map);
-        outlines.bringToBack();
-      }).catch(function () { /* outlines are decoration */ });
+    // Province and municipality outlines and names (map-context.js): the base map when there
+    // are no tiles, the province borders over them otherwise.
+    var contextUrl = node.getAttribute("data-context");
+    if (contextUrl && window.RegistryMapContext) {
+      RegistryMapContext.add(map, contextUrl, {
+        tiles: !!tileUrl,
+        municipalityZoom: parseInt(node.getAttribute("data-municipality-zoom"), 10) || 9
+      }).catch(function () { /* the context is decoration; the markers still work */ });
     }
+    node.leafletMap = map;  // for the tests and the browser console
 
     var areaLabels = parseJSON(node.getAttribute("data-areas"), {});
     var onLoaded = null;

@@ -1,10 +1,16 @@
 /* A small Leaflet map to place one pin by hand (submission form, moderators' location page).
    The pin is written to two inputs (hidden or visible); without JavaScript they can be typed
-   (moderators) or are simply left empty (submitters). */
+   (moderators) or are simply left empty (submitters).
+
+   Where it opens: on the pin when one is set (zoom 14); otherwise on the chosen school, with
+   its own marker (data-school-* from the server, or the "school-picked" event of the school
+   suggestions; zoom 13); otherwise on the whole country. */
 (function () {
   "use strict";
 
   var NL = { minLat: 50.7, maxLat: 53.6, minLon: 3.2, maxLon: 7.3 };
+  var NL_BOUNDS = [[50.75, 3.36], [53.56, 7.23]];
+  var SCHOOL_ZOOM = 13;
 
   function insideBox(lat, lon) {
     return lat >= NL.minLat && lat <= NL.maxLat && lon >= NL.minLon && lon <= NL.maxLon;
@@ -29,6 +35,8 @@
     box.hidden = false;
     var map = null;
     var marker = null;
+    var school = readSchool(box);
+    var schoolMarker = null;
 
     function say(text) { if (status) { status.textContent = text; } }
 
@@ -61,23 +69,54 @@
       say(box.getAttribute("data-label-cleared"));
     }
 
+    /* The school's own marker: where the location comes from when no pin is set. */
+    function showSchool() {
+      if (!map || !school) { return; }
+      var title = (box.getAttribute("data-label-school") || "{name}").replace("{name}", school.name);
+      if (!schoolMarker) {
+        schoolMarker = L.marker([school.lat, school.lon], {
+          icon: L.divIcon({ className: "pin-school", iconSize: [16, 16], iconAnchor: [8, 8] }),
+          interactive: false, keyboard: false, title: title, alt: title
+        }).addTo(map);
+        schoolMarker.bindTooltip(school.name, {
+          permanent: true, direction: "top", offset: [0, -8], className: "pin-school-label"
+        });
+      } else {
+        schoolMarker.setLatLng([school.lat, school.lon]);
+        schoolMarker.setTooltipContent(school.name);
+        var node = schoolMarker.getElement();
+        if (node) { node.title = title; }
+      }
+    }
+
     function createMap() {
       if (map) { return; }
       var lat = parse(latInput.value);
       var lon = parse(lonInput.value);
       var hasPin = lat !== null && lon !== null;
-      map = L.map(mapNode, {
-        center: hasPin ? [lat, lon] : [52.2, 5.3], zoom: hasPin ? 14 : 7,
-        minZoom: 6, maxZoom: 18, keyboard: true
-      });
+      map = L.map(mapNode, { minZoom: 6, maxZoom: 18, zoomSnap: 0.5, keyboard: true });
+      mapNode.leafletMap = map;  // for the tests and the browser console
+      if (hasPin) {
+        map.setView([lat, lon], 14);
+      } else if (school) {
+        map.setView([school.lat, school.lon], school.zoom || SCHOOL_ZOOM);
+      } else {
+        map.fitBounds(NL_BOUNDS);
+      }
       var tileUrl = box.getAttribute("data-tile-url");
       if (tileUrl) {
         L.tileLayer(tileUrl, {
           maxZoom: 18, attribution: box.getAttribute("data-tile-attribution") || ""
         }).addTo(map);
       }
+      var context = box.getAttribute("data-context");
       var outlines = box.getAttribute("data-outlines");
-      if (outlines) {
+      if (context && window.RegistryMapContext) {
+        RegistryMapContext.add(map, context, {
+          tiles: !!tileUrl,
+          municipalityZoom: parseInt(box.getAttribute("data-municipality-zoom"), 10) || 9
+        }).catch(function () { /* decoration only */ });
+      } else if (outlines) {
         fetch(outlines).then(function (r) { return r.ok ? r.json() : null; }).then(function (d) {
           if (d) {
             L.geoJSON(d, { interactive: false, style: {
@@ -88,6 +127,7 @@
       }
       map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng, true); });
       if (hasPin) { place(lat, lon, false); }
+      showSchool();
     }
 
     function open() {
@@ -130,12 +170,27 @@
         }
       });
     });
-    // A school picked from the suggestions: centre the map there.
+    // A school picked from the suggestions: remember it; centre the map there (now, or when
+    // it is opened).
     document.addEventListener("school-picked", function (e) {
-      if (map && e.detail && e.detail.latitude) {
-        map.setView([e.detail.latitude, e.detail.longitude], 15);
+      var d = e.detail || {};
+      var lat = parse(d.latitude);
+      var lon = parse(d.longitude);
+      if (lat === null || lon === null || !insideBox(lat, lon)) { return; }
+      school = { lat: lat, lon: lon, name: d.name || "", zoom: SCHOOL_ZOOM };
+      if (map) {
+        showSchool();
+        map.setView([lat, lon], SCHOOL_ZOOM);
       }
     });
+  }
+
+  function readSchool(box) {
+    var lat = parse(box.getAttribute("data-school-lat"));
+    var lon = parse(box.getAttribute("data-school-lon"));
+    if (lat === null || lon === null || !insideBox(lat, lon)) { return null; }
+    return { lat: lat, lon: lon, name: box.getAttribute("data-school-name") || "",
+             zoom: parseInt(box.getAttribute("data-school-zoom"), 10) || SCHOOL_ZOOM };
   }
 
   function init() {

@@ -1,13 +1,97 @@
-/* School suggestions on the submission form (ARIA 1.2 combobox with a listbox popup).
-   Typing a school name, BRIN/vestigingscode or postcode suggests schools from the offline
-   DUO directory; picking one fills in code, address and sector. Without JavaScript the
-   school name is a plain text field. */
+/* School lookup in the offline DUO directory (GET /geo/scholen: name and place words in any
+   order, a BRIN/vestigingscode or a postcode).
+   1. The submission form: suggestions under the school name (ARIA 1.2 combobox with a
+      listbox popup); picking one fills in code, address and sector. Without JavaScript the
+      school name is a plain text field.
+   2. A search field with data-school-choices="<list id>" (the moderators' "Koppel aan
+      DUO-school" page): the list of radio buttons the server rendered follows the field as
+      you type. Without JavaScript the search button reloads the page with the results. */
 (function () {
   "use strict";
 
   var script = document.currentScript;
 
+  function initChoices(input) {
+    var list = document.getElementById(input.getAttribute("data-school-choices"));
+    var url = input.getAttribute("data-lookup-url");
+    var status = document.querySelector("[data-school-status]");
+    var hiddenQuery = document.querySelector("[data-school-query]");
+    if (!list || !url || !status) { return; }
+    var currentCode = list.getAttribute("data-current-code") || "";
+    var currentLabel = list.getAttribute("data-label-current") || "";
+    var timer = null;
+    var controller = null;
+    var lastQuery = input.value.trim();
+
+    function say(name, num) {
+      status.textContent = (status.getAttribute("data-label-" + name) || "").replace("{num}", String(num));
+    }
+
+    function render(data, query) {
+      var checked = list.querySelector("input[type=radio]:checked");
+      var keep = checked ? checked.value : "";
+      var results = data.results || [];
+      list.textContent = "";
+      results.forEach(function (school) {
+        var li = document.createElement("li");
+        li.className = "checkbox school-choice";
+        var radio = document.createElement("input");
+        radio.type = "radio";
+        radio.name = "code";
+        radio.id = "code-" + school.code;
+        radio.value = school.code;
+        radio.checked = school.code === keep;
+        var label = document.createElement("label");
+        label.htmlFor = radio.id;
+        var strong = document.createElement("strong");
+        strong.textContent = school.name;
+        var meta = document.createElement("span");
+        meta.className = "school-choice-meta";
+        var address = [school.street, [school.postcode, school.city].filter(Boolean).join(" ")]
+          .filter(Boolean).join(", ");
+        var parts = [address, school.code, school.type];
+        if (currentCode && school.code === currentCode) { parts.push(currentLabel); }
+        meta.textContent = parts.filter(Boolean).join(" \u00b7 ");
+        label.appendChild(strong);
+        label.appendChild(document.createTextNode(" "));
+        label.appendChild(meta);
+        li.appendChild(radio);
+        li.appendChild(label);
+        list.appendChild(li);
+      });
+      if (hiddenQuery) { hiddenQuery.value = query; }
+      if (!results.length) { say("none", 0); }
+      else if (data.partial) { say("partial", results.length); }
+      else { say(results.length === 1 ? "one" : "count", results.length); }
+    }
+
+    function search(query) {
+      if (controller) { controller.abort(); }
+      controller = window.AbortController ? new AbortController() : null;
+      fetch(url + "?limit=10&q=" + encodeURIComponent(query), controller ? { signal: controller.signal } : {})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || input.value.trim() !== query) { return; }
+          render(data, query);
+        })
+        .catch(function () { /* aborted or offline: the search button still works */ });
+    }
+
+    input.addEventListener("input", function () {
+      var query = input.value.trim();
+      clearTimeout(timer);
+      if (query.length < 2 || query === lastQuery) { return; }
+      lastQuery = query;
+      timer = setTimeout(function () { search(query); }, 250);
+    });
+  }
+
   function init() {
+    document.querySelectorAll("input[data-school-choices]").forEach(initChoices);
+    initCombobox();
+  }
+
+  function initCombobox() {
     var input = document.getElementById("school_name");
     var url = script && script.getAttribute("data-lookup-url");
     if (!input || !url) { return; }
@@ -24,6 +108,13 @@
     list.setAttribute("role", "listbox");
     list.setAttribute("aria-label", label("list"));
     list.hidden = true;
+    // Said above the suggestions when none matched every word (the closest ones follow).
+    var note = document.createElement("p");
+    note.className = "hint combobox-note";
+    note.id = "school-suggestions-note";
+    note.hidden = true;
+    note.textContent = label("partial");
+    wrapper.appendChild(note);
     wrapper.appendChild(list);
 
     var live = document.createElement("div");
@@ -53,8 +144,11 @@
     var lastQuery = "";
     var controller = null;
 
+    var partial = false;
+
     function close() {
       list.hidden = true;
+      note.hidden = true;
       input.setAttribute("aria-expanded", "false");
       input.removeAttribute("aria-activedescendant");
       active = -1;
@@ -121,9 +215,12 @@
         close();
       }
       active = -1;
-      live.textContent = results.length
-        ? label("count").replace("{num}", String(results.length))
-        : label("none");
+      note.hidden = !(partial && results.length && !list.hidden && note.textContent);
+      var found = (results.length === 1 && label("one") ? label("one") : label("count"))
+        .replace("{num}", String(results.length));
+      live.textContent = results.length && partial && note.textContent
+        ? note.textContent + " " + found
+        : results.length ? found : label("none");
     }
 
     function search(query) {
@@ -134,6 +231,7 @@
         .then(function (data) {
           if (input.value.trim() !== query) { return; }
           results = data.results || [];
+          partial = !!data.partial;
           render();
         })
         .catch(function () { /* aborted or offline: the field stays a plain field */ });
@@ -151,7 +249,11 @@
     input.addEventListener("keydown", function (e) {
       var open = !list.hidden;
       if (e.key === "ArrowDown") {
-        if (!open && results.length) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+        if (!open && results.length) {
+          list.hidden = false;
+          note.hidden = !(partial && note.textContent);
+          input.setAttribute("aria-expanded", "true");
+        }
         if (results.length) { highlight(Math.min(active + 1, results.length - 1)); e.preventDefault(); }
       } else if (e.key === "ArrowUp") {
         if (open) { highlight(Math.max(active - 1, 0)); e.preventDefault(); }

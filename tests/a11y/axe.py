@@ -1,8 +1,10 @@
 """Run the vendored axe-core (tests/a11y/vendor) in a Selenium-driven page.
 
 ``run_axe(driver, tags=WCAG_TAGS) -> list[dict]`` returns axe's violations for the current
-page (WCAG 2.0 and 2.1, levels A and AA by default); ``format_violations(violations)`` makes
-them readable in an assertion message.
+page (WCAG 2.0 and 2.1, levels A and AA by default); ``axe_results(driver, ...)`` returns
+``{"violations": [...], "incomplete": [...]}`` (axe's "needs review" results, e.g. colour
+contrast over an image, a gradient or an overlapping element: see tests/a11y/contrast.py);
+``format_violations(violations)`` makes them readable in an assertion message.
 """
 from __future__ import annotations
 
@@ -23,22 +25,28 @@ def axe_source() -> str:
     return _source
 
 
-def run_axe(driver, tags=WCAG_TAGS, context=None) -> list[dict]:
-    """Inject axe-core (needs JavaScript on) and return the violations for ``tags``."""
+def axe_results(driver, tags=WCAG_TAGS, context=None) -> dict[str, list[dict]]:
+    """Inject axe-core (needs JavaScript on) and return its violations and incomplete
+    ("needs review") results for ``tags``."""
     if not driver.execute_script("return typeof window.axe !== 'undefined'"):
         driver.execute_script(axe_source())
     result = driver.execute_async_script(
         """
         const [context, tags, done] = arguments;
         axe.run(context || document, {runOnly: {type: 'tag', values: tags},
-                                      resultTypes: ['violations']})
-           .then(r => done({violations: r.violations}))
+                                      resultTypes: ['violations', 'incomplete']})
+           .then(r => done({violations: r.violations, incomplete: r.incomplete}))
            .catch(e => done({error: String(e)}));
         """,
         context, list(tags),
     )
     assert "error" not in result, result.get("error")
-    return result["violations"]
+    return {"violations": result["violations"], "incomplete": result["incomplete"]}
+
+
+def run_axe(driver, tags=WCAG_TAGS, context=None) -> list[dict]:
+    """Inject axe-core (needs JavaScript on) and return the violations for ``tags``."""
+    return axe_results(driver, tags, context)["violations"]
 
 
 def format_violations(violations: list[dict]) -> str:

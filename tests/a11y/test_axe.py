@@ -5,7 +5,11 @@ seeded database. Each URL is first requested with the live app's test client, an
 then per role (advisor < moderator < admin), to learn who may see it and whether it is an HTML
 page at all (JSON, CSV, GeoJSON, files and redirects are not pages). The page is then opened in
 headless Chromium with that role's session and axe must report zero violations, in Dutch and
-in English (``?lang=en``).
+in English (``?lang=en``). What axe leaves "incomplete" for colour contrast is computed by the
+test from the rendered pixels (tests/a11y/contrast.py), form fields need a 3:1 boundary, and no
+page may scroll sideways on a 390 px phone window: the Dutch pass checks the desktop layout
+(1280 px) and then narrows the same page load; the English pass runs entirely at 390 px, so axe
+also sees the phone layout.
 
 A GET route that yields no HTML page for anybody with the sample data fails the test: give it a
 sample below (SAMPLE_PATHS / SESSION_EXTRAS) or list it in NOT_PAGES with a reason.
@@ -19,12 +23,26 @@ import pytest
 from sqlalchemy import select
 
 from registry.extensions import db
-from tests.a11y.axe import format_violations, run_axe
+from tests.a11y.axe import axe_results, format_violations
+from tests.a11y.contrast import (
+    LAYERS_JS,
+    PHONE_WIDTH,
+    check_control_boundaries,
+    check_incomplete_contrast,
+    check_reflow,
+    focus_indicator_failures,
+)
+from tests.factories import sample_import_job
 from tests.fixtures.browser import _safe_name, save_artifacts
 
 pytestmark = pytest.mark.browser
 
 ROLES = ("advisor", "moderator", "admin")
+DESKTOP = (1280, 1000)  # the browser fixture's window
+PHONE = (PHONE_WIDTH, 1000)
+# The Dutch pass runs axe on the desktop layout and then narrows each page to a phone; the
+# English pass loads every page on a phone-sized window (axe on the phone layout, no resizing).
+WINDOW = {"nl": DESKTOP, "en": PHONE}
 
 # Endpoints that are not HTML pages for people (or only redirect); checked to stay non-HTML.
 NOT_PAGES = {
@@ -143,8 +161,10 @@ def site(_live_server_session):
                   "confirm": confirmation_token(a),
                   "password": set_password_token(users["moderator"])}
         _queue_sample_mail(app, a, theme)
+        import_job = sample_import_job()
         db.session.commit()
         samples = _sample_values(a, b, theme, tokens)
+        samples["_default"]["job_id"] = import_job
         _samples_from_outbox(app, samples)
         user_ids = {role: u.get_id() for role, u in users.items()}
         reference_a = a.reference
@@ -231,6 +251,8 @@ def _check_pages(site, driver, request, audience: str, lang: str) -> None:
     live = site["live"]
     name = site["live"].app.config["SESSION_COOKIE_NAME"]
     checked, failures, current, timings = 0, [], None, []
+    window = WINDOW[lang]
+    driver.set_window_size(*window)
     driver.get(live.base_url + "/static/css/app.css")  # be on the origin to set cookies
     for endpoint, path, role in site["pages"]:
         if (role is None) != (audience == "public"):
@@ -248,13 +270,27 @@ def _check_pages(site, driver, request, audience: str, lang: str) -> None:
         if html_lang != lang:
             failures.append(f"{endpoint} ({role or 'anonymous'}) {url}: <html lang="
                             f"{html_lang!r}>, expected {lang!r}")
-        violations = run_axe(driver)
-        timings.append((round(time.monotonic() - started, 2), endpoint))
+        who = f"{endpoint} ({role or 'anonymous'}) {url}"
+        results = axe_results(driver)
+        violations = results["violations"]
+        # axe's "incomplete" colour contrast (text over an image, a gradient, an overlapping
+        # element, SVG text...) is computed here from the real pixels, never skipped
+        contrast = check_incomplete_contrast(driver, results["incomplete"])
+        contrast += check_control_boundaries(driver)
         checked += 1
         if violations:
-            failures.append(f"{endpoint} ({role or 'anonymous'}) {url}:\n"
-                            + format_violations(violations))
+            failures.append(f"{who}:\n" + format_violations(violations))
+        if contrast:
+            failures.append(f"{who}: contrast (computed by the test):\n    "
+                            + "\n    ".join(contrast))
+        if violations or contrast:
             save_artifacts(driver, f"axe-{lang}-{_safe_name(endpoint)}")
+        # the same page on a phone: no horizontal scrolling (WCAG 1.4.10)
+        overflow = check_reflow(driver, PHONE_WIDTH, narrow=window != PHONE,
+                                save_as=f"reflow-{lang}-{_safe_name(endpoint)}")
+        if overflow:
+            failures.append(f"{who}: scrolls sideways at {PHONE_WIDTH}px: {overflow}")
+        timings.append((round(time.monotonic() - started, 2), endpoint))
     print(sorted(timings, reverse=True))
     assert checked, f"no {audience} pages found"
     assert not failures, "\n\n".join(failures)
@@ -290,12 +326,13 @@ def test_pages_found(site):
 
 
 # Every focusable element, focused after a real key press (keyboard modality, so
-# :focus-visible applies), must draw a focus indicator: an outline or a box-shadow.
-FOCUS_AUDIT = """
+# :focus-visible applies), must draw a focus indicator: an outline or a box-shadow, whose
+# colours (one of them) reach 3:1 against the background around the element (WCAG 1.4.11).
+FOCUS_AUDIT = LAYERS_JS + """
 const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), '
           + 'select:not([disabled]), textarea:not([disabled]), summary, '
           + '[tabindex]:not([tabindex="-1"])';
-const bad = [];
+const bad = [], samples = [], seen = new Set();
 for (const el of document.querySelectorAll(sel)) {
   const rects = el.getClientRects();
   if (!rects.length || getComputedStyle(el).visibility === 'hidden') continue;
@@ -304,9 +341,13 @@ for (const el of document.querySelectorAll(sel)) {
   const s = getComputedStyle(el);
   const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
   const shadow = s.boxShadow && s.boxShadow !== 'none';
-  if (!outline && !shadow) bad.push(el.outerHTML.slice(0, 160));
+  if (!outline && !shadow) { bad.push(el.outerHTML.slice(0, 160)); continue; }
+  const sample = {html: el.outerHTML.slice(0, 160), outline: outline ? s.outlineColor : null,
+                  shadow: shadow ? s.boxShadow : '', behind: window.__a11yLayers(el.parentElement)};
+  const key = JSON.stringify([sample.outline, sample.shadow, sample.behind]);
+  if (!seen.has(key)) { seen.add(key); samples.push(sample); }
 }
-return bad;
+return [bad, samples];
 """
 
 
@@ -327,10 +368,11 @@ def test_focus_is_visible_on_every_page(site, axe_browser):
             current = session
         driver.get(live.base_url + path)
         ActionChains(driver).send_keys(Keys.TAB).perform()  # keyboard modality
-        bad = driver.execute_script(FOCUS_AUDIT)
+        bad, samples = driver.execute_script(FOCUS_AUDIT)
+        bad += focus_indicator_failures(samples)
         if bad:
             failures.append(f"{endpoint} ({role or 'anonymous'}):\n    " + "\n    ".join(bad[:8]))
-    assert not failures, "no visible focus indicator:\n" + "\n".join(failures)
+    assert not failures, "no visible focus indicator (or below 3:1):\n" + "\n".join(failures)
 
 
 CONTRAST_AUDIT = """

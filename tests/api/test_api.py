@@ -71,10 +71,11 @@ def test_obstacles_themes_and_taxonomies(client, api_data):
     theme = api_data["theme"]
     assert themes == [{
         "id": theme.id, "area": "examineren", "title": "Vaste examenmomenten",
-        "description": "Examens alleen op vaste data.",
+        "description": "Examens alleen op vaste data.", "ask": "",
+        "title_en": "", "description_en": "", "ask_en": "",  # none written (issue 19)
         "rules": [{"id": 1, "title": "Eindexamenbesluit VO", "level": "amvb",
                    "source_url": "https://wetten.overheid.nl/BWBR0004593",
-                   "existing_room": ""}],
+                   "existing_room": "", "title_en": "", "existing_room_en": ""}],
         "url": f"http://localhost/api/v1/themes/{theme.id}"}]
     assert client.get(f"/api/v1/themes/{theme.id}").get_json() == themes[0]
     assert client.get(f"/api/v1/themes/{theme.id + 1}").status_code == 404
@@ -300,8 +301,8 @@ ALLOWED_FIELDS = {
     # dimension, obstacle
     "code", "current_level", "ambition_level", "initiative_id", "area", "rule", "severity",
     "status", "workaround", "policy_ask", "theme_id",
-    # theme
-    "rules", "level", "source_url", "existing_room",
+    # theme (with the optional English texts of issue 19)
+    "rules", "level", "source_url", "existing_room", "title_en", "ask_en", "existing_room_en",
     # taxonomies
     "label_nl", "label_en", "description_nl", "description_en", "sectors", "phases",
     "severities", "obstacle_statuses", "provinces", "rule_levels",
@@ -413,9 +414,12 @@ def test_rate_limit_per_ip_with_headers(limited_app):
 def test_themes_match_the_plain_rows(client, varied):
     """Every theme with its rules in their order; a rule's id is its 1-based position."""
     rows = oracle.load(_db.session)
+    # no English texts in this data (tests/test_theme_english.py reads them back)
+    no_english = {"title_en": "", "description_en": "", "ask_en": ""}
     expected = [{"id": t["id"], "area": t["area"], "title": t["title"],
-                 "description": t["description"],
-                 "rules": [{"id": n, **r} for n, r in enumerate(t["rules"], start=1)],
+                 "description": t["description"], "ask": t["ask"], **no_english,
+                 "rules": [{"id": n, **r, "title_en": "", "existing_room_en": ""}
+                           for n, r in enumerate(t["rules"], start=1)],
                  "url": f"http://localhost/api/v1/themes/{t['id']}"}
                 for t in sorted(rows.themes, key=lambda t: t["id"])]
     assert client.get("/api/v1/themes").get_json()["data"] == expected

@@ -78,7 +78,21 @@ def obstacle_rows(driver) -> list:
 
 
 def submit_button(driver):
-    return driver.find_element(By.CSS_SELECTOR, "button[name=action][value=submit]")
+    """The form's own button: it shows the check-your-answers page (nothing is sent yet)."""
+    return driver.find_element(By.CSS_SELECTOR, "button[name=action][value=check]:not([hidden])")
+
+
+def send_button(driver):
+    """"Aanmelding versturen" on the check-your-answers page."""
+    return driver.find_element(By.CSS_SELECTOR, "form.check-form button[name=action][value=submit]")
+
+
+def send(driver) -> None:
+    """Check the answers, then send: the whole way from the filled form to the thank-you page."""
+    submit_button(driver).click()
+    wait_for(driver, "form.check-form")
+    send_button(driver).click()
+    wait(driver).until(lambda d: "/aanmelden/bedankt" in d.current_url)
 
 
 def login(driver, live_server, email: str, password: str = DEFAULT_PASSWORD) -> None:

@@ -64,7 +64,7 @@ def test_keyboard_only_walkthrough_of_the_submission_form(live_server, browser):
         if state["id"]:
             order.append(state["id"])
         if state["name"] == "action" and browser.switch_to.active_element.get_attribute(
-                "value") == "submit":
+                "value") == "check":  # "Controleer uw aanmelding", the form's last button
             break
     else:
         pytest.fail("the submit button is not reachable with Tab")

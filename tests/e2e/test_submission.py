@@ -46,7 +46,7 @@ def test_submit_two_obstacles_with_javascript(live_server, browser):
     assert browser.find_element(By.ID, "obstacles-0-title").get_attribute("value") == \
         pages.OBSTACLES[0]["title"]
     pages.fill_obstacle(browser, 1)
-    pages.submit_button(browser).click()
+    pages.send(browser)
     _assert_thanks(browser, live_server)
 
 
@@ -69,7 +69,7 @@ def test_submit_two_obstacles_without_javascript(live_server, browser_nojs):
     assert driver.find_element(By.ID, "school_name").get_attribute("value") == \
         pages.SCHOOL["school_name"]
     pages.fill_obstacle(driver, 1)
-    pages.submit_button(driver).click()
+    pages.send(driver)
     _assert_thanks(driver, live_server)
 
 

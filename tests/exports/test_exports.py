@@ -224,7 +224,8 @@ def test_dictionary_page_lists_columns_in_both_languages(client, d):
     assert "Policy ask" in html
     assert "Vraag aan beleid" in html
     links = re.findall(r'href="(/export/[^"]+)"', html.replace("&amp;", "&"))
-    downloads = [link for link in links if re.match(r"/export/\w+\.\w+", link)]
+    downloads = [link for link in links
+                 if re.match(r"/export/(initiatieven|knelpunten|themas)\.\w+", link)]
     assert len(downloads) == 15  # three datasets in five variants
     assert all("sector=mbo" in link.split("?", 1)[1].split("&") for link in downloads)
     assert "/export/knelpunten.csv?sector=mbo" in downloads

@@ -135,7 +135,8 @@ def test_the_history_labels_the_visibility_field(client, login, entry):
     propose_revision(entry, data, "submitter")
     db.session.commit()
     html = client.get(f"/moderatie/{entry.id}").get_data(as_text=True)
-    assert f"Knelpunt {public.id}: Zichtbaarheid" in html
+    # numbered as on the entry, named by its title, the field by its label on the form
+    assert f"Knelpunt 1 (“{public.title}”): Wie mag dit knelpunt zien?" in html
     assert "obstacles." not in html.split('id="revision-title"')[1].split("</table>")[0]
     [event] = views()
     assert event.after == {"obstacles": sorted(o.id for o in entry.obstacles)}

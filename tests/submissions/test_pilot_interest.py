@@ -122,7 +122,10 @@ def test_the_change_is_named_in_the_history(app):
                              "pilot_interest": True}]}
     assert diff(unchanged, ticked) == {"obstacles.1.pilot_interest": [False, True]}
     with app.test_request_context():
-        assert change_label("obstacles.1.pilot_interest") == "Knelpunt 1: Wil meedoen aan een pilot"
+        # the words the school ticked on the form, after the obstacle's number and title
+        assert change_label("obstacles.1.pilot_interest", ticked) == (
+            "Knelpunt 1 (\u201cT\u201d): We willen meedoen aan een pilot of experiment rond "
+            "dit knelpunt")
         assert change_value("obstacles.1.pilot_interest", True) == "ja"
 
 

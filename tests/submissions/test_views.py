@@ -81,7 +81,9 @@ def test_request_without_csrf_token_is_refused_and_nothing_stored(csrf_client, d
 
 INVALID_CASES = [
     ("school_name", "", "school_name", "Vul de naam van de school in."),
-    ("brin", "", "brin", "Vul de instellingscode (BRIN) in"),
+    # no BRIN is a school typed by hand (tests/submissions/test_unlisted_school.py), but the
+    # location number posted with it belongs to a code
+    ("brin", "", "location_number", "hoort bij een instellingscode"),
     ("brin", "2LH", "brin", "2 cijfers en 2 letters"),
     ("location_number", "1a", "location_number", "2 cijfers"),
     ("sector", "", "sector", "Kies de sector."),
