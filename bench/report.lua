@@ -1,7 +1,8 @@
 -- wrk script used by bench/run.py for every read endpoint.
 -- BENCH_PATHS (optional): a file with one request path per line; requests go round-robin
 -- over them (e.g. many different detail pages). BENCH_HEADERS: "Name: value|Name: value".
--- done() prints one JSON line with latency percentiles (ms), requests, errors, duration.
+-- done() prints one JSON line with latency percentiles (ms), requests, errors, duration;
+-- with BENCH_QUANTILES=1 also the whole latency distribution (BENCH_Q line).
 
 local paths = {}
 local file = os.getenv("BENCH_PATHS")
@@ -40,4 +41,15 @@ function done(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(95) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000, latency.mean / 1000,
     errors.connect, errors.read, errors.write, errors.status, errors.timeout))
+  -- BENCH_QUANTILES: the latency (ms) at every 0.1 percentile, 0 to 100, so that the
+  -- distributions of several wrk runs at once can be merged (bench/churn.py)
+  if os.getenv("BENCH_QUANTILES") == "1" then
+    local values = {}
+    for i = 0, 1000 do
+      local p = i / 10
+      local v = (i == 0) and latency.min or latency:percentile(p)
+      values[#values + 1] = string.format("%.3f", v / 1000)
+    end
+    io.write("BENCH_Q [" .. table.concat(values, ",") .. "]\n")
+  end
 end

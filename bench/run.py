@@ -102,7 +102,7 @@ def wait_until_up(port: int, path: str, proc: subprocess.Popen, timeout: float =
 
 
 @contextmanager
-def server(cmd: list[str], env: dict, probe: str, logfile: Path):
+def server(cmd: list[str], env: dict, probe: str, logfile: Path, timeout: float = 60.0):
     """Run a server process (own process group) until the block ends; yield its port."""
     port = free_port()
     cmd = [part.replace("{port}", str(port)) for part in cmd]
@@ -110,7 +110,7 @@ def server(cmd: list[str], env: dict, probe: str, logfile: Path):
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        wait_until_up(port, probe, proc)
+        wait_until_up(port, probe, proc, timeout)
         yield port
     finally:
         if proc.poll() is None:
@@ -333,26 +333,48 @@ def _pct(values: list[float], q: float) -> float:
     return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)
 
 
-def burst(port: int, path: str | None, db_file: Path, count: int, threads: int) -> dict:
+def count_rows(db_url: str, sql: str, **params) -> int:
+    """One count from the database (SQLite or PostgreSQL), on a connection of its own."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql), params).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def burst(port: int | list[int], path: str | None, db_url: str, count: int,
+          threads: int) -> dict:
     """Phase 1: `count` visitors load the form (GET, CSRF token). Phase 2, the burst: all of
     them submit at once from `threads` client threads. Then the database must hold exactly
-    as many burst rows as were accepted."""
+    as many burst rows as were accepted. With several ports (app servers) the visitors are
+    spread over them, and each POSTs to another server than the one that served its form."""
     if path is None:
         return {"status": MISSING}
+    ports = port if isinstance(port, list) else [port]
 
     def burst_rows() -> int:
-        with sqlite3.connect(db_file) as conn:
-            return conn.execute("select count(*) from initiative where title like ?",
-                                (f"{BURST_MARKER} %",)).fetchone()[0]
+        return count_rows(db_url, "select count(*) from initiative where title like :p",
+                          p=f"{BURST_MARKER} %")
+
+    def get_port(n: int) -> int:
+        return ports[n % len(ports)]
+
+    def post_port(n: int) -> int:
+        return ports[(n + 1) % len(ports)]
 
     before = burst_rows()  # an earlier burst on the same file
-    warm = [fetch_form(port, path, -1 - n) for n in range(threads)]
-    _in_threads(lambda f: post_form(port, path, f[0], f[1]), warm, threads)  # warm workers
-    forms, get_seconds = _in_threads(lambda n: fetch_form(port, path, n), list(range(count)),
-                                     threads)
+    warm = [(-1 - n, fetch_form(get_port(n), path, -1 - n)) for n in range(threads)]
+    _in_threads(lambda f: post_form(post_port(-1 - f[0]), path, f[1][0], f[1][1]), warm,
+                threads)  # warm workers
+    forms, get_seconds = _in_threads(lambda n: (n, fetch_form(get_port(n), path, n)),
+                                     list(range(count)), threads)
     forms = [f for f in forms if isinstance(f, tuple)]
-    posts, post_seconds = _in_threads(lambda f: post_form(port, path, f[0], f[1]), forms,
-                                      threads)
+    posts, post_seconds = _in_threads(
+        lambda f: post_form(post_port(f[0]), path, f[1][0], f[1][1]), forms, threads)
+    forms = [f[1] for f in forms]
     done = [p for p in posts if isinstance(p, tuple)]
     accepted = sum(1 for ok, *_ in done if ok)
     stored = burst_rows() - before
@@ -383,15 +405,13 @@ def burst(port: int, path: str | None, db_file: Path, count: int, threads: int) 
     return out
 
 
-def mail_worker(env: dict, db_file: Path) -> dict:
+def mail_worker(env: dict, db_url: str) -> dict:
     """Run the mail worker once (`flask send-mail`, what the systemd timer runs) over the
     outbox the burst filled; time it and check every burst submission's confirmation mail
     went out."""
     def unsent() -> int:
-        with sqlite3.connect(db_file) as conn:
-            return conn.execute(
-                "select count(*) from outbox_message where kind = 'confirm' "
-                "and to_address like 'burst%' and status != 'sent'").fetchone()[0]
+        return count_rows(db_url, "select count(*) from outbox_message where kind = 'confirm' "
+                                  "and to_address like 'burst%' and status != 'sent'")
 
     queued = unsent()
     started = time.perf_counter()
@@ -469,23 +489,25 @@ def run_size(size: int, args, workdir: Path, routes: dict, ceiling: dict) -> dic
             if "reads" in only:
                 measure_reads(port, routes, args, ours, ids_file, detail_paths, size)
             if "burst" in only:
-                result["burst"] = burst(port, routes["submit"], db_file, args.submissions,
+                result["burst"] = burst(port, routes["submit"], db_url, args.submissions,
                                         args.threads)
         if "burst" in only and result["burst"].get("status") == "ok":
-            result["burst"]["mail_worker"] = mail_worker(env, db_file)
+            result["burst"]["mail_worker"] = mail_worker(env, db_url)
     if "burst" in only:
         # The same burst on a single box that sends each confirmation mail from the web
         # worker right after the response (MAIL_SEND_IMMEDIATELY=true, the default setting).
         immediate = dict(env, MAIL_SEND_IMMEDIATELY="true")
         with server(gunicorn_cmd("registry:create_app()", args.workers), immediate, "/privacy",
                     workdir / "gunicorn-immediate.log") as port:
-            result["burst_immediate"] = burst(port, routes["submit"], db_file,
+            result["burst_immediate"] = burst(port, routes["submit"], db_url,
                                               args.submissions, args.threads)
     if "exports" in only:
         for fmt in ("csv", "xlsx", "docx"):
             result["exports"][fmt] = export_probe(db_url, routes[fmt], env)
     if args.datasette and "datasette" in only:
-        result["datasette"] = run_datasette(db_file, args, workdir, result)
+        result["datasette_default"] = run_datasette(db_file, args, workdir, result,
+                                                    tuned=False)
+        result["datasette"] = run_datasette(db_file, args, workdir, result, tuned=True)
     result["ceiling"] = ceiling
     db_file.unlink(missing_ok=True)
     return result
@@ -508,23 +530,35 @@ def measure_reads(port: int, routes: dict, args, ours: dict, ids_file: Path,
         "status": MISSING}
 
 
-def run_datasette(db_file: Path, args, workdir: Path, result: dict) -> dict:
+def run_datasette(db_file: Path, args, workdir: Path, result: dict, *,
+                  tuned: bool = True) -> dict:
+    """Datasette on the same SQLite file: the rows behind our map, the page of our API list,
+    the obstacle CSV. ``tuned``: as its documentation recommends for a published read-only
+    file ("Performance and caching": immutable mode ``-i``, which also counts each table's
+    rows once at start-up) and with facet suggestions off (otherwise computed on every table
+    page): the fair peer. Otherwise its defaults (``datasette serve FILE``). Both with the
+    settings that let it return the same rows (all map rows in one answer, our page size)."""
     exe = shutil.which("datasette", path=str(VENV_BIN)) or shutil.which("datasette")
     if exe is None:
         return {"status": "n/a (datasette not installed: pip install -e '.[bench]')"}
-    log("  datasette")
+    log(f"  datasette ({'tuned: immutable, no facet suggestions' if tuned else 'defaults'})")
     name = db_file.stem
-    cmd = [exe, "serve", str(db_file), "-h", "127.0.0.1", "-p", "{port}",
-           "--setting", "max_returned_rows", "200000",
-           "--setting", "sql_time_limit_ms", "120000",
-           "--setting", "default_page_size", "20",
-           "--setting", "allow_download", "off"]
-    out: dict = {}
     api_size = 20
     api = result["ours"].get("api_list", {})
     if api.get("status") == "ok":
         api_size = _api_page_size(api)
-    with server(cmd, dict(os.environ), "/-/versions.json", workdir / "datasette.log") as port:
+    settings = ["--setting", "max_returned_rows", "200000",  # every map row in one answer
+                "--setting", "sql_time_limit_ms", "120000",
+                "--setting", "default_page_size", str(api_size),
+                "--setting", "allow_download", "off"]
+    tuning = ["--setting", "suggest_facets", "off"] if tuned else []
+    cmd = [exe, "serve", *(["-i"] if tuned else []), str(db_file), *tuning,
+           "-h", "127.0.0.1", "-p", "{port}", *settings]
+    out: dict = {"command": " ".join(["datasette", "serve", *(["-i"] if tuned else []),
+                                      "FILE", *tuning, *settings])}
+    log_name = "datasette-tuned.log" if tuned else "datasette.log"
+    with server(cmd, dict(os.environ), "/-/versions.json", workdir / log_name,
+                timeout=600) as port:
         sql = urllib.parse.urlencode({"sql": MAP_SQL, "_shape": "array"})
         out["geojson"] = measure(port, f"/{name}.json?{sql}", args)
         out["api_list"] = measure(
@@ -588,7 +622,9 @@ def render(results: list[dict], meta: dict) -> str:
         "",
         "Ratios: *vs ceiling* = our req/s ÷ the minimal Flask app's req/s (higher is better; "
         "target ≥ 0.40 for list and detail). *vs Datasette* = our p95 ÷ Datasette's p95 for the "
-        "same rows (lower is better; target ≤ 1.0 for map and API). Each endpoint gets "
+        "same rows (lower is better; target ≤ 1.0 for map and API), Datasette run as its docs "
+        "recommend for a read-only file (`-i`, `suggest_facets off`; its defaults are in the "
+        "issue 20 section). Each endpoint gets "
         f"{meta['warmup']} s of uncounted load first (caches warm, as in steady use); *cold ms* "
         "is the first request after the server started (detail: median of 5 pages no worker "
         "had rendered), i.e. what the first visitor after a change waits.",
@@ -767,14 +803,22 @@ def write_doc(text: str) -> None:
     DOC.write_text(new)
 
 
-PARTS = ("reads", "burst", "exports", "datasette")
+PARTS = ("reads", "burst", "exports", "datasette", "churn", "two-servers")
+STEADY_PARTS = {"reads", "burst", "exports", "datasette"}
+DATABASES = ("sqlite", "postgresql")
+CHURN_SIZES = (10_000, 100_000)  # the churn table (issue 20) without --size
+TWO_SERVER_SIZES = (10_000,)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmarks at national scale (issue 11).")
+def parse_args(argv: list[str] | None):
+    parser = argparse.ArgumentParser(
+        description="Benchmarks at national scale (issues 11 and 20). Without --only: every "
+                    "part; without --size: 1,000, 10,000 and 100,000 for the steady-state "
+                    "parts, 10,000 and 100,000 for churn, 10,000 for two-servers.")
     parser.add_argument("--size", type=int, action="append", help="repeatable; default all")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (2-4)")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="gunicorn workers (2-4); two-servers: half of them on each")
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per endpoint")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=5,
@@ -787,50 +831,122 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", dest="doc", action="store_false",
                         help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--only", default=",".join(PARTS),
-                        help=f"comma-separated parts to measure ({', '.join(PARTS)}); "
-                             "a partial run prints JSON and does not rewrite the doc")
+                        help=f"comma-separated parts to measure ({', '.join(PARTS)}); a run "
+                             "without every steady-state part leaves the issue 11 tables "
+                             "alone; the issue 20 section keeps the figures of parts not run")
+    parser.add_argument("--database", default=",".join(DATABASES),
+                        help="churn on: sqlite, postgresql or both (comma-separated)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="churn: measure each endpoint this many times (median and best)")
+    parser.add_argument("--churn-duration", type=int, default=None,
+                        help="churn: seconds of wrk per endpoint and visitor (default "
+                             "--duration)")
+    parser.add_argument("--churn-warmup", type=int, default=3,
+                        help="churn: seconds of uncounted load first")
+    parser.add_argument("--submit-every", type=float, default=1.0,
+                        help="churn: seconds between two submissions of the writer")
+    parser.add_argument("--publish-every", type=float, default=5.0,
+                        help="churn: seconds between two publications of the moderator")
+    parser.add_argument("--render-only", action="store_true",
+                        help="measure nothing: rewrite the issue 20 section of "
+                             "docs/benchmarks.md from bench/results/issue20.json")
     args = parser.parse_args(argv)
     args.only = {part.strip() for part in args.only.split(",") if part.strip()}
     if unknown := args.only - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
-    partial = args.only != set(PARTS)
+    args.databases = [d.strip() for d in args.database.split(",") if d.strip()]
+    if unknown := set(args.databases) - set(DATABASES):
+        parser.error(f"unknown databases: {', '.join(sorted(unknown))}")
+    if args.churn_duration is None:
+        args.churn_duration = args.duration
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench import scale, scale_report
+    from bench.services import pg_bindir, postgres_server, redis_binary, redis_server
+
+    args = parse_args(argv)
+    # a stopped run (timeout, Ctrl-C) still stops the servers it started (finally blocks)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+    if args.render_only:
+        section = scale_report.render(json.loads((RESULTS / "issue20.json").read_text()))
+        print(section)
+        if args.doc:
+            scale_report.write_section(DOC, section)
+        return 0
+    partial = not STEADY_PARTS <= args.only
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
-    sizes = args.size or list(SIZES)
-    for size in sizes:  # generate first, so generation never overlaps a measurement
+    steady_sizes = (args.size or list(SIZES)) if args.only & STEADY_PARTS else []
+    churn_sizes = (args.size or list(CHURN_SIZES)) if "churn" in args.only else []
+    two_sizes = (args.size or list(TWO_SERVER_SIZES)) if "two-servers" in args.only else []
+    needs_pg = bool(two_sizes) or (bool(churn_sizes) and "postgresql" in args.databases)
+    if needs_pg and pg_bindir() is None:
+        log("PostgreSQL is not installed (apt-get install postgresql): skipping its parts")
+        args.databases = [d for d in args.databases if d != "postgresql"]
+        two_sizes, needs_pg = [], False
+    if two_sizes and redis_binary() is None:
+        log("Redis is not installed (apt-get install redis-server): skipping two-servers")
+        two_sizes = []
+    # generate first, so generation never overlaps a measurement
+    for size in sorted(set(steady_sizes) | set(churn_sizes) | set(two_sizes)):
         generate_sqlite(size, args.seed)
+    command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    meta = machine()
+    meta.update(date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                command=command.strip(), workers=args.workers, connections=args.connections,
+                duration=args.duration, warmup=args.warmup, detail_pages=args.detail_pages,
+                churn_duration=args.churn_duration, churn_warmup=args.churn_warmup,
+                repeat=args.repeat, submit_every=args.submit_every,
+                publish_every=args.publish_every, loadavg_start=os.getloadavg())
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    results: list[dict] = []
+    churn_results: list[dict] = []
+    two_results: list[dict] = []
     try:
         routes = discover_routes(f"sqlite:///{workdir / 'routes.db'}")
         log(f"routes: {routes}")
-        results = []
-        for size in sizes:
+        for size in steady_sizes:
             # the ceiling right before, in the same conditions
             ceiling = run_ceiling(args, workdir) if "reads" in args.only else {}
             res = run_size(size, args, workdir, routes, ceiling)
             res["threads"] = args.threads
             results.append(res)
+        for size in churn_sizes:
+            if "sqlite" in args.databases:
+                churn_results.append(scale.run_churn(size, "sqlite", args, workdir, routes))
+        if needs_pg:
+            with postgres_server() as pg_url:
+                for size in churn_sizes:
+                    if "postgresql" in args.databases:
+                        churn_results.append(scale.run_churn(size, "postgresql", args,
+                                                             workdir, routes, pg_url))
+                if two_sizes:
+                    with redis_server() as redis_url:
+                        for size in two_sizes:
+                            two_results.append(scale.run_two_servers(
+                                size, args, workdir, routes, pg_url, redis_url))
     finally:
         logs = {p.name: p.read_text(errors="replace")[-4000:] for p in workdir.glob("*.log")}
         shutil.rmtree(workdir, ignore_errors=True)
-    meta = machine()
-    meta.update(date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                command="python -m bench.run " + " ".join(argv if argv is not None
-                                                            else sys.argv[1:]),
-                workers=args.workers, connections=args.connections, duration=args.duration,
-                warmup=args.warmup, detail_pages=args.detail_pages)
-    meta["command"] = meta["command"].strip()
-    if partial:
-        print(json.dumps(results, indent=2, default=str))
-        return 0
-    text = render(results, meta)
-    print(text)
+    meta["loadavg_end"] = os.getloadavg()
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(
-        {"meta": meta, "routes": routes, "results": results, "server_logs": logs},
-        indent=2, default=str))
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    raw = {"meta": meta, "routes": routes, "results": results, "churn": churn_results,
+           "two_servers": two_results, "server_logs": logs}
+    (RESULTS / f"run-{stamp}.json").write_text(json.dumps(raw, indent=2, default=str))
+    store = scale_report.update(RESULTS / "issue20.json", raw)
+    section = scale_report.render(store)
+    print(section)
+    if not partial:
+        text = render(results, meta)
+        print(text)
+        (RESULTS / "latest.json").write_text(json.dumps(raw, indent=2, default=str))
     if args.doc:
-        write_doc(text)
+        if not partial:
+            write_doc(text)
+        scale_report.write_section(DOC, section)
     return 0
 
 
