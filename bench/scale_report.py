@@ -88,6 +88,11 @@ def _loads(entries: list[dict]) -> str:
         for key in ("loadavg_start", "loadavg_end"):
             if m.get(key):
                 loads.append(m[key][0])
+        for per_visitor in e.get("reads", {}).values():  # each measurement's own
+            for fig in per_visitor.values():
+                loads += [r["loadavg"] for r in fig.get("runs", []) if r.get("loadavg")]
+                if fig.get("loadavg"):
+                    loads.append(fig["loadavg"])
     return (f"{min(loads):.1f}-{max(loads):.1f}" if loads else "?")
 
 
