@@ -32,6 +32,7 @@ from registry.extensions import db
 from registry.localized import as_language, docx_language, localized
 from registry.moderation.models import RULE_LEVEL_LABELS, Theme
 from registry.submissions.models import Contact, Initiative, Obstacle, Organisation
+from registry.summary.documents import add_hyperlink
 from registry.summary.labels import area_label, sector_label
 from registry.taxonomy.constants import CONFIDENTIAL, InitiativeState
 
@@ -211,32 +212,6 @@ def others_line(d: Dossier) -> str:
     return ngettext("en %(num)d andere school", "en %(num)d andere scholen", d.unnamed)
 
 
-def _hyperlink(paragraph, url: str, text: str) -> None:
-    """A clickable link in a paragraph (python-docx has no API for it)."""
-    from docx.opc.constants import RELATIONSHIP_TYPE
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    r_id = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
-    link = OxmlElement("w:hyperlink")
-    link.set(qn("r:id"), r_id)
-    run = OxmlElement("w:r")
-    props = OxmlElement("w:rPr")
-    color = OxmlElement("w:color")
-    color.set(qn("w:val"), "0B4F8A")
-    underline = OxmlElement("w:u")
-    underline.set(qn("w:val"), "single")
-    props.append(color)
-    props.append(underline)
-    run.append(props)
-    label = OxmlElement("w:t")
-    label.text = text
-    label.set(qn("xml:space"), "preserve")
-    run.append(label)
-    link.append(run)
-    paragraph._p.append(link)
-
-
 def _table(doc, header: list[str], rows: list[list[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Light Grid Accent 1"
@@ -286,7 +261,7 @@ def to_docx(d: Dossier) -> bytes:
         doc.add_paragraph(_("Herkomst: %(level)s", level=rule.level_label))
         if rule.source_url:
             source = doc.add_paragraph(_("Bron:") + " ")
-            _hyperlink(source, rule.source_url, rule.source_url)
+            add_hyperlink(source, rule.source_url, rule.source_url)
 
     doc.add_heading(_("Ruimte die er al is"), level=1)
     rooms = [r for r in d.rules if r.existing_room]

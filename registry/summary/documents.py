@@ -269,7 +269,7 @@ def to_docx(summary: dict[str, Any], *, title: str, link: Callable[[int], str]) 
         doc.add_paragraph(_("Er zijn nog geen meldingen in een thema ingedeeld."))
     for t in km["themes"]:
         p = doc.add_paragraph(style="List Number")
-        _add_hyperlink(p, themes_url(t["id"]), t["title"], bold=True)
+        add_hyperlink(p, themes_url(t["id"]), t["title"], bold=True)
         p.add_run(f"  ({area_label(t['area'])})")
         docx_language(doc.add_paragraph(t["problem"]), t["problem"])
         doc.add_paragraph(theme_figures_line(t, previous))
@@ -298,7 +298,7 @@ def to_docx(summary: dict[str, Any], *, title: str, link: Callable[[int], str]) 
     for rank, t in enumerate(km["themes"], start=1):
         heading(f"{rank}. {t['title']}", 2)
         p = doc.add_paragraph(area_label(t["area"]) + " · ")
-        _add_hyperlink(p, themes_url(t["id"]), _("themapagina"))
+        add_hyperlink(p, themes_url(t["id"]), _("themapagina"))
         docx_language(doc.add_paragraph(t["problem"]), t["problem"])
         doc.add_paragraph(theme_figures_line(t, previous) + ".")
         p = doc.add_paragraph()
@@ -583,7 +583,8 @@ def _docx_toc(anchor, headings: list[tuple[int, str]]) -> None:
     _settings_insert(anchor.part.document.settings.element, update, before="w:compat")
 
 
-def _add_hyperlink(paragraph, url: str, text: str, bold: bool = False) -> None:
+def add_hyperlink(paragraph, url: str, text: str, bold: bool = False) -> None:
+    """A clickable link in a paragraph (python-docx has no API for it)."""
     from docx.opc.constants import RELATIONSHIP_TYPE
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -616,7 +617,7 @@ def _add_hyperlink(paragraph, url: str, text: str, bold: bool = False) -> None:
 def _docx_rule(doc, rule: dict[str, Any]) -> None:
     p = doc.add_paragraph(style="List Bullet")
     if rule["source_url"]:
-        _add_hyperlink(p, rule["source_url"], rule["title"])
+        add_hyperlink(p, rule["source_url"], rule["title"])
     else:
         docx_language(p.add_run(rule["title"]), rule["title"])
     p.add_run(" \u2013 ")

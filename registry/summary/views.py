@@ -92,7 +92,7 @@ def download(fmt: str):
             body = documents.to_docx(data, title=title, link=detail_link())
         elif fmt == "pdf":
             html = render_template("summary/report.html", s=data, flt=flt, title=title,
-                                   link=detail_link(),
+                                   link=detail_link(), toc=documents.toc_entries(),
                                    method=documents.method_paragraphs(data), **_extras(data))
             # links resolve under BASE_URL, never the request's Host header (issue 17)
             body = documents.to_pdf(html, base_url=current_app.config["BASE_URL"])
