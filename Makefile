@@ -36,8 +36,10 @@ db: install
 run: db
 	BASE_URL="$${BASE_URL:-http://$(HOST):$(PORT)}" $(FLASK) run --host $(HOST) --port $(PORT)
 
+# In parallel: one pytest-xdist worker per core, each with its own PostgreSQL, Redis, Chromium
+# and folders (tests/workers.py); PYTEST_ARGS='-n 0' runs everything in one process (--pdb).
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check registry tests bench config.py migrations

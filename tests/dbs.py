@@ -14,8 +14,9 @@ KEEP_TABLES = {"obstacle_area", "dimension", "sector", "phase", "alembic_version
 def database_urls() -> list[tuple[str, str]]:
     """SQLite always; PostgreSQL when available (see tests/fixtures/postgres.py).
 
-    Called while conftest.py is imported (the ``database`` fixture's params), so a throwaway
-    server is started - once per run - before the tests are parametrised.
+    Called while the tests are collected (``pytest_generate_tests`` in tests/conftest.py
+    parametrises the ``database`` fixture with it); the throwaway server was started - once per
+    test process, i.e. per xdist worker - when the run was configured (tests/fixtures/postgres.py).
     """
     from tests.pgserver import postgres_url
 

@@ -10,8 +10,10 @@ chooses (bind, workers, threads, access log) are given through its environment v
 (no TLS here) ``SESSION_COOKIE_SECURE=false``.
 
 Rate limits are kept in the suite's Redis (``tests.redisserver``), in a database of their own
-(``REDIS_DB``, emptied at the start), unless ``settings`` says otherwise; without Redis in
-``memory://`` with ``RATELIMIT_ALLOW_MEMORY=true`` (what production demands to accept it).
+(1, while ``rate_limited_app`` uses 0; on a shared TEST_REDIS_URL this xdist worker's, see
+``tests.redisserver.database_numbers``), emptied at the start, unless ``settings`` says
+otherwise; without Redis in ``memory://`` with ``RATELIMIT_ALLOW_MEMORY=true`` (what
+production demands to accept it).
 
 ``seed_app(server)`` is an app on the same database and ``SECRET_KEY`` (``testing``
 configuration, no limits) to store data and make tokens before the requests.
@@ -32,10 +34,9 @@ from pathlib import Path
 import requests
 from flask import Flask
 
-from tests.redisserver import redis_url
+from tests.redisserver import database_numbers, redis_url, with_database
 
 ROOT = Path(__file__).resolve().parents[1]
-REDIS_DB = 1  # rate_limited_app (tests.fixtures.limits) uses database 0
 DOCUMENTED_COMMAND = ["-c", "gunicorn.conf.py", "registry:create_app()"]
 # Settings of the environment that would leak from the test run into the server
 _DROP = ("TEST_DATABASE_URL", "DATABASE_URL", "REGISTRY_CONFIG", "SECRET_KEY", "BASE_URL",
@@ -84,11 +85,12 @@ class Gunicorn:
         return "\n".join(parts)
 
 
-def fresh_redis(url: str, number: int = REDIS_DB) -> str:
-    """``url`` pointing at Redis database ``number``, emptied."""
+def fresh_redis(url: str, number: int | None = None) -> str:
+    """``url`` pointing at Redis database ``number`` (default: gunicorn's, 1, or this xdist
+    worker's on a shared server, ``tests.redisserver.database_numbers``), emptied."""
     import redis
 
-    url = url.rsplit("/", 1)[0] + f"/{number}"
+    url = with_database(url, database_numbers()[1] if number is None else number)
     client = redis.Redis.from_url(url)
     try:
         client.flushdb()

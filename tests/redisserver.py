@@ -13,6 +13,10 @@ Where the URL comes from, in this order:
    under /tmp, stopped at the end of the session (``pytest_unconfigure``, ``atexit``, and the
    kernel's parent-death signal should the test run be killed).
 
+In a parallel run (pytest-xdist, tests/workers.py) each worker starts a server of its own; on a
+given ``TEST_REDIS_URL`` worker N uses databases 2N (rate_limited_app) and 2N+1 (gunicorn, see
+:func:`database_numbers`) instead of 0 and 1, so workers never empty each other's counts.
+
 ``TEST_REDIS=0`` turns Redis off (the rate-limit tests then use ``memory://``);
 ``TEST_REQUIRE_PARTS=1`` (set by .ci/run) turns a missing Redis into an error instead.
 The server is only started when a test needs it.
@@ -31,9 +35,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from tests.workers import worker_id, worker_index
 
 _UNSET = object()
-_state: dict = {"url": _UNSET, "reason": "", "proc": None, "base": None}
+_state: dict = {"url": _UNSET, "reason": "", "proc": None, "base": None, "shared": False}
 OFF = {"0", "no", "false", "off"}
 
 
@@ -60,20 +67,43 @@ def _die_with_parent() -> None:
         pass
 
 
+def with_database(url: str, number: int) -> str:
+    """``url`` pointing at Redis database ``number``."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{number}"))
+
+
+def database_numbers() -> tuple[int, int]:
+    """The databases of (rate_limited_app, gunicorn): 0 and 1 on this run's own server,
+    2N and 2N+1 for xdist worker N on a shared TEST_REDIS_URL."""
+    if _state["shared"] and worker_id():
+        return 2 * worker_index(), 2 * worker_index() + 1
+    return 0, 1
+
+
 def _start_server(binary: str) -> str:
     base = Path(tempfile.mkdtemp(prefix="registry-test-redis-"))
-    port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 - our own redis-server, fixed arguments
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(base), "--logfile", str(base / "redis.log"), "--daemonize", "no",
-         "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-    )
-    _state.update(proc=proc, base=base)
     atexit.register(stop_server)
-    url = f"redis://127.0.0.1:{port}/0"
-    _wait_ready(url, proc, base)
-    return url
+    _state.update(base=base)
+    # A free port can be taken by a parallel worker's server before ours binds it: try another.
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        port = _free_port()
+        proc = subprocess.Popen(  # noqa: S603 - our own redis-server, fixed arguments
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+             "no", "--dir", str(base), "--logfile", str(base / "redis.log"), "--daemonize", "no",
+             "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        )
+        _state.update(proc=proc)
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            _wait_ready(url, proc, base)
+        except RuntimeError:
+            if attempt == attempts or proc.poll() is None:  # not a lost race for the port
+                raise
+            continue
+        return url
+    raise RuntimeError("redis-server did not start")
 
 
 def _wait_ready(url: str, proc: subprocess.Popen | None = None, base: Path | None = None) -> None:
@@ -86,13 +116,26 @@ def _wait_ready(url: str, proc: subprocess.Popen | None = None, base: Path | Non
                 log = (base / "redis.log").read_text() if base else ""
                 raise RuntimeError(f"redis-server exited ({proc.returncode}): {log[-1000:]}")
             try:
-                if client.ping():
+                # our own server, not a parallel worker's that won the race for the port
+                if client.ping() and (proc is None
+                                      or client.info("server").get("process_id") == proc.pid):
                     return
+                time.sleep(0.05)
             except redis.exceptions.ConnectionError:
                 time.sleep(0.05)
         raise RuntimeError(f"redis-server did not answer on {url}")
     finally:
         client.close()
+
+
+def known_missing() -> str | None:
+    """Why this run can have no Redis, when that is clear without starting anything (the
+    xdist controller checks TEST_REQUIRE_PARTS with it before any worker starts)."""
+    if not wanted():
+        return "TEST_REDIS=0"
+    if not os.environ.get("TEST_REDIS_URL") and redis_binary() is None:
+        return "no Redis: set TEST_REDIS_URL or install Debian's redis-server"
+    return None
 
 
 def redis_url() -> str | None:
@@ -103,7 +146,10 @@ def redis_url() -> str | None:
     if not wanted():
         reason = "TEST_REDIS=0"
     elif os.environ.get("TEST_REDIS_URL"):
+        _state["shared"] = True
         url = os.environ["TEST_REDIS_URL"]
+        if worker_id():
+            url = with_database(url, database_numbers()[0])
         try:
             _wait_ready(url)
         except Exception as exc:
