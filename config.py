@@ -212,6 +212,11 @@ class Config:
     # version (registry.cache); switch off to debug.
     PAGE_CACHE = _bool("PAGE_CACHE", True)
     SUMMARY_CACHE = _bool("SUMMARY_CACHE", True)
+    # A cached detail page outlives publications of other entries for at most this many
+    # seconds (its "similar initiatives" lag that long); any change that may take something
+    # away (an edit, withdrawal, erasure, merge) renders it again at once. 0: every
+    # publication renders every detail page again (issue 20).
+    DETAIL_PAGE_LAG_SECONDS = _int("DETAIL_PAGE_LAG_SECONDS", 60)
     # Rendered documents (DOCX/PDF/XLSX) and exports, one file per canonical filter and data
     # version, shared by all workers on this machine (registry.documents)
     DOCUMENT_CACHE_DIR = os.environ.get("DOCUMENT_CACHE_DIR",

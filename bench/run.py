@@ -101,6 +101,35 @@ def wait_until_up(port: int, path: str, proc: subprocess.Popen, timeout: float =
     raise RuntimeError(f"server on port {port} did not answer within {timeout} s")
 
 
+SERVER_PIDS: dict[int, int] = {}  # port -> pid of the server process (gunicorn's master)
+
+
+def worker_memory(port: int) -> dict:
+    """Resident memory of the server's worker processes (children of the master on
+    ``port``), from /proc: the largest current RSS and the largest peak (VmHWM), in MB."""
+    pid = SERVER_PIDS.get(port)
+    if pid is None:
+        return {}
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    rss, peak = [], []
+    for child in children:
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        rss.append(int(fields["VmRSS"].split()[0]) / 1024)
+        peak.append(int(fields["VmHWM"].split()[0]) / 1024)
+    if not rss:
+        return {}
+    return {"workers": len(rss), "rss_mb": round(max(rss), 1), "peak_mb": round(max(peak), 1)}
+
+
 @contextmanager
 def server(cmd: list[str], env: dict, probe: str, logfile: Path, timeout: float = 60.0):
     """Run a server process (own process group) until the block ends; yield its port."""
@@ -109,10 +138,12 @@ def server(cmd: list[str], env: dict, probe: str, logfile: Path, timeout: float 
     with open(logfile, "ab") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    SERVER_PIDS[port] = proc.pid
     try:
         wait_until_up(port, probe, proc, timeout)
         yield port
     finally:
+        SERVER_PIDS.pop(port, None)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:

@@ -35,6 +35,7 @@ from bench.run import (
     log,
     published_ids,
     server,
+    worker_memory,
 )
 from bench.services import load_postgres
 
@@ -107,6 +108,7 @@ def run_churn(size: int, database: str, args, workdir: Path, routes: dict,
     with server(gunicorn_cmd("registry:create_app()", args.workers), env, "/privacy",
                 workdir / f"churn-{size}-{database}.log") as port:
         _measure([port], routes, args, env, db_url, ids_file, detail_paths, result)
+        result["worker_memory"] = worker_memory(port)
     result["status"] = "ok"
     if database == "sqlite":
         Path(db_url.removeprefix("sqlite:///")).unlink(missing_ok=True)

@@ -183,8 +183,11 @@ def render(store: dict) -> str:
             f"unconfirmed, which changes nothing public) and a moderator, created with "
             f"`flask create-user` and logged in through the login form, publishes a pending "
             f"entry every {any_meta.get('publish_every'):g} s (entry page, then its publish "
-            f"form): every publication is a new public data version, so every cached page, "
-            f"summary and GeoJSON is stale from then on. *writes* = submissions + "
+            f"form): every publication is a new public data version. One worker then "
+            f"computes the summary and the GeoJSON for every worker and app server while "
+            f"the others serve the previous ones (a publication takes nothing away; after "
+            f"an edit or withdrawal they wait instead), and detail pages outlive it for at "
+            f"most `DETAIL_PAGE_LAG_SECONDS` (60 s). *writes* = submissions + "
             f"publications accepted during that measurement. *no cookie*: a first-time "
             f"visitor (the cookie-less fast path); *session cookie*: a visitor who opened "
             f"the form before (the app's own cache). Target: p95 < 100 ms at 10,000 and "
@@ -201,6 +204,11 @@ def render(store: dict) -> str:
                 extra = (f"; loaded into PostgreSQL in {res['load_seconds']} s (the same rows "
                          f"as the SQLite file, copied)" if res.get("load_seconds") else "")
                 out.append(f"- {_writers(name, res)}{extra}. Measured {res['meta']['date']}.")
+                mem = res.get("worker_memory") or {}
+                if mem:
+                    out.append(f"- {name}: memory of the {mem['workers']} workers after the "
+                               f"run: RSS up to {_num(mem['rss_mb'])} MB, peak (VmHWM) up to "
+                               f"{_num(mem['peak_mb'])} MB (target < 300 MB).")
             out.append("")
         entries = [(f"{size:,} {DB_LABELS[db]}", churn[f"{size}/{db}"]) for size in sizes
                    for db in ("sqlite", "postgresql") if f"{size}/{db}" in churn]

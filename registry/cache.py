@@ -14,6 +14,15 @@ public and keeps every cache warm. Bulk statements (``session.execute(insert/upd
 on public tables always count. Writes that bypass the session (raw SQL on a connection) do
 not bump the stamp; loaders that do so call ``mark_public_change``.
 
+A second stamp, the *lineage* (``data_version`` row ``lineage``), is replaced only by public
+changes that may take something away: anything but the publication of entries that were
+not public before (an edit, a withdrawal, an erasure, a merge, a theme or a snapshot). A
+result computed at an older public version with the current lineage therefore shows
+nothing the public may no longer see; it only lacks the newest publications. Such a result
+may be served while one worker computes the fresh one (``SharedResults``); after a
+retraction nothing older is ever served, and the stored results are deleted in the
+retracting transaction itself (withdrawal and erasure reach that copy).
+
 ``@cached_page`` caches a view's 200 response for anonymous visitors (no logged-in user, no
 flashed messages), keyed by app, database, scheme, host, full path, interface language and
 data version.
@@ -26,13 +35,15 @@ import gzip
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from sqlalchemy import (
     CursorResult,
     Engine,
@@ -42,6 +53,7 @@ from sqlalchemy import (
     delete,
     event,
     inspect,
+    or_,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,6 +62,7 @@ from werkzeug.sansio.utils import host_is_trusted
 
 from registry.database import utcnow
 from registry.extensions import Model, db, limiter
+from registry.memory import release_free_memory
 from registry.submissions.models import Initiative
 from registry.taxonomy.constants import InitiativeState
 
@@ -64,8 +77,11 @@ ENTRY_TABLES = frozenset({"initiative", "organisation", "obstacle", "initiative_
                           "contact"})
 PUBLIC_TABLES = ALWAYS_PUBLIC | ENTRY_TABLES
 _CHANGED = "registry.cache.public_changed"
+_RETRACTS = "registry.cache.public_retracts"  # a public change that is not only additions
+_NEW = "registry.cache.newly_published"  # ids of entries published in this transaction
 logger = logging.getLogger(__name__)
 NAME = "public"
+LINEAGE = "lineage"
 
 
 class DataVersion(Model):
@@ -85,8 +101,10 @@ class SharedResult(Model):
 
     __tablename__ = "shared_result"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(72), primary_key=True)
     version: Mapped[str] = mapped_column(String(32), index=True)
+    # the lineage stamp read with ``version`` (a result may be served stale while it holds)
+    lineage: Mapped[str] = mapped_column(String(32), default="0", server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -95,7 +113,8 @@ class SharedResult(Model):
 
 def mark_public_change(session: Session | None = None) -> None:
     """Note that this transaction changes public data (for writers that bypass the ORM)."""
-    (session or db.session).info[_CHANGED] = True
+    info = (session or db.session).info
+    info[_CHANGED] = info[_RETRACTS] = True
 
 
 def _was_or_is_published(session: Session, initiative: Initiative | None) -> bool:
@@ -105,6 +124,18 @@ def _was_or_is_published(session: Session, initiative: Initiative | None) -> boo
         return True
     history = inspect(initiative).attrs.state.history
     return InitiativeState.PUBLISHED in (history.deleted or ())
+
+
+def _newly_published(session: Session, initiative: Initiative, newly: set[int]) -> bool:
+    """Whether ``initiative`` became public in this transaction (it was not before)."""
+    if initiative.id in newly:
+        return True
+    if initiative.state != InitiativeState.PUBLISHED or initiative in session.deleted:
+        return False
+    if initiative in session.new:
+        return True
+    history = inspect(initiative).attrs.state.history
+    return bool(history.deleted) and InitiativeState.PUBLISHED not in history.deleted
 
 
 def _initiative_of(session: Session, obj) -> Initiative | None:
@@ -119,28 +150,49 @@ def _initiative_of(session: Session, obj) -> Initiative | None:
     return session.get(Initiative, initiative_id) if initiative_id is not None else None
 
 
-def _public_row(session: Session, obj) -> bool:
-    """Whether writing ``obj`` changes what the public can see (see the module docstring)."""
+ADDS, RETRACTS = "adds", "retracts"
+
+
+def _public_row(session: Session, obj, newly: set[int]) -> str | None:
+    """Whether writing ``obj`` changes what the public can see (see the module docstring):
+    None, ``ADDS`` (a row of an entry that becomes public in this transaction) or
+    ``RETRACTS`` (anything else public: it may take something away)."""
     table = getattr(obj, "__tablename__", None)
     if table in ALWAYS_PUBLIC:
-        return True
+        return RETRACTS
     if table == "initiative":
-        return _was_or_is_published(session, obj)
-    if table == "organisation":
-        return any(_was_or_is_published(session, i) for i in obj.initiatives)
-    if table in ENTRY_TABLES:
-        return _was_or_is_published(session, _initiative_of(session, obj))
-    return False
+        entries = [obj]
+    elif table == "organisation":
+        entries = list(obj.initiatives)
+    elif table in ENTRY_TABLES:
+        entries = [_initiative_of(session, obj)]
+    else:
+        return None
+    public = [i for i in entries if i is not None and _was_or_is_published(session, i)]
+    if not public:
+        return None
+    return ADDS if all(i.id in newly for i in public) else RETRACTS
 
 
 @event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, _context) -> None:
-    if session.info.get(_CHANGED):
+    if session.info.get(_RETRACTS):
         return
     with session.no_autoflush:
-        for obj in (*session.new, *session.dirty, *session.deleted):
-            if _public_row(session, obj):
+        written = (*session.new, *session.dirty, *session.deleted)
+        newly: set[int] = session.info.get(_NEW, set())
+        for obj in written:
+            if (getattr(obj, "__tablename__", None) == "initiative"
+                    and _newly_published(session, obj, newly)):
+                newly.add(obj.id)
+        if newly:
+            session.info[_NEW] = newly
+        for obj in written:
+            kind = _public_row(session, obj, newly)
+            if kind is not None:
                 session.info[_CHANGED] = True
+            if kind == RETRACTS:
+                session.info[_RETRACTS] = True
                 return
 
 
@@ -149,21 +201,11 @@ def _note_statement(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         if getattr(table, "name", None) in PUBLIC_TABLES:
-            state.session.info[_CHANGED] = True
+            state.session.info[_CHANGED] = state.session.info[_RETRACTS] = True
 
 
-@event.listens_for(Session, "before_commit")
-def _bump_on_commit(session: Session) -> None:
-    if session.in_nested_transaction():
-        return
-    session.flush()  # commit would flush next; do it now so its changes are noted
-    if not session.info.pop(_CHANGED, False):
-        return
-    bind = session.get_bind()
-    if not _has_table(bind):
-        return
-    token = uuid.uuid4().hex
-    values = {"name": NAME, "token": token, "changed_at": utcnow()}
+def _upsert_stamp(session: Session, bind, name: str, token: str) -> None:
+    values = {"name": name, "token": token, "changed_at": utcnow()}
     table = cast(Table, DataVersion.__table__)  # typed as a FromClause; a model's is a Table
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -172,7 +214,7 @@ def _bump_on_commit(session: Session) -> None:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - other databases: update, insert when missing
         updated = cast(CursorResult, session.execute(
-            table.update().where(DataVersion.name == NAME)
+            table.update().where(DataVersion.name == name)
             .values(token=token, changed_at=values["changed_at"])))
         if not updated.rowcount:
             session.execute(table.insert().values(**values))
@@ -182,12 +224,32 @@ def _bump_on_commit(session: Session) -> None:
         index_elements=["name"], set_={"token": token, "changed_at": values["changed_at"]}))
 
 
+@event.listens_for(Session, "before_commit")
+def _bump_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.flush()  # commit would flush next; do it now so its changes are noted
+    session.info.pop(_NEW, None)
+    retracts = session.info.pop(_RETRACTS, False)
+    if not session.info.pop(_CHANGED, False):
+        return
+    bind = session.get_bind()
+    if not _has_table(bind):
+        return
+    _upsert_stamp(session, bind, NAME, uuid.uuid4().hex)
+    if retracts:
+        _upsert_stamp(session, bind, LINEAGE, uuid.uuid4().hex)
+        # Every stored result is older than this change and may show what it took away.
+        session.execute(delete(cast(Table, SharedResult.__table__)))
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     """The transaction's changes are gone. A savepoint's rollback keeps the flag: the outer
     transaction may still commit a public change (an extra new version is harmless)."""
     if not session.in_nested_transaction():
-        session.info.pop(_CHANGED, None)
+        for name in (_CHANGED, _RETRACTS, _NEW):
+            session.info.pop(name, None)
 
 
 def has_pending_public_changes(session: Session | scoped_session) -> bool:
@@ -219,17 +281,35 @@ def reset_table_check() -> None:
     _tables.clear()
 
 
-def public_data_version() -> str | None:
-    """The current token, '0' before the first change, None when the table is missing."""
+class Versions(NamedTuple):
+    """The two stamps: ``public`` changes with every public change, ``lineage`` only with
+    those that may take something away (see the module docstring)."""
+
+    public: str
+    lineage: str
+
+
+def public_versions() -> Versions | None:
+    """Both stamps in one read ('0' before the first change), None when the table is
+    missing."""
     if not _has_table(db.engine):
         return None
     try:
-        token = db.session.scalar(select(DataVersion.token).where(DataVersion.name == NAME))
+        rows = dict(db.session.execute(
+            select(DataVersion.name, DataVersion.token)
+            .where(DataVersion.name.in_((NAME, LINEAGE)))).all())
     except SQLAlchemyError:
         db.session.rollback()
         _tables.pop(str(db.engine.url), None)
         return None
-    return token or "0"
+    return Versions(rows.get(NAME) or "0", rows.get(LINEAGE) or "0")
+
+
+def public_data_version() -> str | None:
+    """The current public token, '0' before the first change, None when the table is
+    missing."""
+    versions = public_versions()
+    return versions.public if versions is not None else None
 
 
 # -- results shared by all workers -----------------------------------------------------------------
@@ -237,6 +317,17 @@ def public_data_version() -> str | None:
 # Rows of an older data version are deleted once they are this old (a worker that read the
 # version just before a change may still be storing its result).
 SHARED_STALE_SECONDS = 60
+# A worker computing a result holds a claim row ("claim:" + key): the others serve the
+# previous result meanwhile (same lineage) or wait for it, at most WAIT_SECONDS, then
+# compute it themselves. A claim older than CLAIM_SECONDS is taken over (its worker died).
+CLAIM_SECONDS = 120
+WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.05
+_CLAIM = "claim:"
+_STALE = "registry.cache.stale"
+# A page made from such an older result is kept this long (then made again: by then the
+# claimant has usually stored the new result).
+STALE_PAGE_SECONDS = 1.0
 
 
 def shared_key(*parts: object) -> str:
@@ -244,10 +335,14 @@ def shared_key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
+def _shared_table() -> Table:
+    return cast(Table, SharedResult.__table__)
+
+
 def shared_get(key: str, version: str) -> bytes | None:
     """The stored result for ``key`` computed from data ``version``, or None. Read on a
     connection of its own, so the caller's session and transaction are untouched."""
-    table = cast(Table, SharedResult.__table__)
+    table = _shared_table()
     try:
         with db.engine.connect() as conn:
             body = conn.execute(select(table.c.body).where(
@@ -257,17 +352,23 @@ def shared_get(key: str, version: str) -> bytes | None:
     return bytes(body) if body is not None else None
 
 
-def shared_put(key: str, version: str, body: bytes) -> None:
+def shared_put(key: str, version: str, body: bytes, lineage: str | None = None) -> None:
     """Store ``body`` for ``key`` and ``version`` (replacing another version's) and forget
     stale rows of other versions. In a transaction of its own; failures only mean the next
-    worker computes the result again."""
-    table = cast(Table, SharedResult.__table__)
+    worker computes the result again. With ``lineage`` (read with ``version``), nothing is
+    stored once a retraction replaced it: the result may show what was taken away."""
+    table = _shared_table()
     now = utcnow()
     try:
         with db.engine.begin() as conn:
+            if lineage is not None:
+                current = conn.execute(select(DataVersion.token).where(
+                    DataVersion.name == LINEAGE)).scalar() or "0"
+                if current != lineage:
+                    return
             conn.execute(delete(table).where(table.c.key == key))
             conn.execute(table.insert().values(key=key, version=version, created_at=now,
-                                               body=body))
+                                               lineage=lineage or "0", body=body))
             conn.execute(delete(table).where(
                 table.c.version != version,
                 table.c.created_at < now - timedelta(seconds=SHARED_STALE_SECONDS)))
@@ -279,9 +380,203 @@ def clear_shared_results() -> None:
     """Forget every stored result (tests, and after changing settings that results show)."""
     try:
         with db.engine.begin() as conn:
-            conn.execute(delete(cast(Table, SharedResult.__table__)))
+            conn.execute(delete(_shared_table()))
     except SQLAlchemyError:
         logger.warning("could not clear shared results", exc_info=True)
+
+
+class _Stamp(NamedTuple):
+    version: str
+    lineage: str
+    created_at: datetime | None
+
+
+def _stamps(key: str) -> tuple[_Stamp | None, _Stamp | None]:
+    """The stored result's stamp and its claim's (each None when missing), bodies unread."""
+    table = _shared_table()
+    found: dict[str, _Stamp] = {}
+    try:
+        with db.engine.connect() as conn:
+            for row in conn.execute(select(table.c.key, table.c.version, table.c.lineage,
+                                           table.c.created_at)
+                                    .where(table.c.key.in_((key, _CLAIM + key)))):
+                found[row.key] = _Stamp(row.version, row.lineage, row.created_at)
+    except SQLAlchemyError:
+        return None, None
+    return found.get(key), found.get(_CLAIM + key)
+
+
+def _claim(key: str, version: str) -> bool:
+    """Claim computing ``key`` at ``version`` for this worker: True when no other worker
+    holds a live claim for that version (one statement, atomic on both databases)."""
+    table = _shared_table()
+    now = utcnow()
+    values = {"key": _CLAIM + key, "version": version, "lineage": "", "created_at": now,
+              "body": b""}
+    try:
+        with db.engine.begin() as conn:
+            dialect = conn.dialect.name
+            if dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            elif dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+            else:  # pragma: no cover - other databases compute without claims
+                return True
+            stmt = insert(table).values(**values)
+            # RETURNING names the row only when it was inserted or taken over (rowcount is
+            # not reliable for upserts with every driver)
+            return conn.execute(stmt.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"version": version, "created_at": now},
+                where=or_(table.c.version != version,
+                          table.c.created_at < now - timedelta(seconds=CLAIM_SECONDS)))
+                .returning(table.c.key)).first() is not None
+    except SQLAlchemyError:
+        logger.warning("could not claim a shared result", exc_info=True)
+        return True  # compute it: a missing claim only costs work
+
+
+def _release(key: str, version: str) -> None:
+    table = _shared_table()
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.key == _CLAIM + key,
+                                             table.c.version == version))
+    except SQLAlchemyError:
+        logger.warning("could not release a claim", exc_info=True)
+
+
+def note_stale() -> None:
+    """This request shows a result of an older data version (same lineage): its response
+    must not be cached under the current version (``cached_page`` checks)."""
+    if has_request_context():
+        request.environ[_STALE] = True
+
+
+def served_stale() -> bool:
+    return has_request_context() and bool(request.environ.get(_STALE))
+
+
+T = TypeVar("T")
+
+
+class Found(NamedTuple, Generic[T]):
+    value: T
+    version: str  # the public data version it was computed from
+    fresh: bool  # False: an older version's result (same lineage) served meanwhile
+
+
+class _Local(NamedTuple):
+    version: str
+    lineage: str
+    value: Any
+    weight: int
+
+
+class SharedResults:
+    """A result computed once per public data version for every worker and app server.
+
+    In front: a per-process LRU (bounded by ``weight``) holding the latest value per key.
+    Behind it: ``shared_result`` in the database. On a miss one worker claims the key and
+    computes (``_claim``); meanwhile the others serve the previous result when the lineage
+    still holds (only new publications since: nothing to hide; ``note_stale`` marks the
+    response) and otherwise wait for the claimant's result. So a change costs one
+    computation, not one per worker, and readers never queue behind it while the change
+    only added entries. ``stale_ok=False`` (staff figures) always waits for the fresh one.
+    """
+
+    def __init__(self, max_weight: int) -> None:
+        self.max_weight = max_weight
+        self._items: OrderedDict[tuple, _Local] = OrderedDict()
+        self._weight = 0
+        self._lock = threading.Lock()
+
+    def _local_key(self, key: str) -> tuple:
+        return (id(current_app), str(db.engine.url), key)
+
+    def _get(self, local: tuple) -> _Local | None:
+        with self._lock:
+            item = self._items.get(local)
+            if item is not None:
+                self._items.move_to_end(local)
+            return item
+
+    def _put(self, local: tuple, item: _Local) -> None:
+        with self._lock:
+            old = self._items.pop(local, None)
+            if old is not None:
+                self._weight -= old.weight
+            if item.weight > self.max_weight:
+                return
+            self._items[local] = item
+            self._weight += item.weight
+            while self._weight > self.max_weight:
+                _key, dropped = self._items.popitem(last=False)
+                self._weight -= dropped.weight
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._weight = 0
+
+    def cached(self, key: str, version: str) -> Any | None:
+        """This process's value for ``key`` at ``version``, if it has it."""
+        item = self._get(self._local_key(key))
+        return item.value if item is not None and item.version == version else None
+
+    def get(self, key: str, versions: Versions, compute: Callable[[], T], *,
+            encode: Callable[[T], bytes], decode: Callable[[bytes], T],
+            weight: Callable[[T], int], stale_ok: bool = True) -> Found[T]:
+        local = self._local_key(key)
+        mine = self._get(local)
+        if mine is not None and mine.version == versions.public:
+            return Found(mine.value, mine.version, True)
+        deadline = time.monotonic() + WAIT_SECONDS
+        claimed = False
+        while True:
+            stored, claim = _stamps(key)
+            if stored is not None and stored.version == versions.public:
+                body = shared_get(key, stored.version)
+                if body is not None:
+                    value = decode(body)
+                    self._put(local, _Local(stored.version, stored.lineage, value,
+                                            weight(value)))
+                    return Found(value, stored.version, True)
+            live = (claim is not None and claim.version == versions.public
+                    and claim.created_at is not None
+                    and _aware(claim.created_at) > utcnow() - timedelta(seconds=CLAIM_SECONDS))
+            if not live and _claim(key, versions.public):
+                claimed = True
+                break
+            if stale_ok:
+                if mine is not None and mine.lineage == versions.lineage:
+                    note_stale()
+                    return Found(mine.value, mine.version, False)
+                if stored is not None and stored.lineage == versions.lineage:
+                    body = shared_get(key, stored.version)
+                    if body is not None:
+                        value = decode(body)
+                        self._put(local, _Local(stored.version, stored.lineage, value,
+                                                weight(value)))
+                        note_stale()
+                        return Found(value, stored.version, False)
+            if time.monotonic() > deadline:
+                break  # the claimant takes too long: compute it here too
+            time.sleep(POLL_SECONDS)
+        try:
+            value = compute()
+            shared_put(key, versions.public, encode(value), lineage=versions.lineage)
+        finally:
+            if claimed:
+                _release(key, versions.public)
+            release_free_memory()  # a computation frees ~100 MB at 100,000 entries
+        self._put(local, _Local(versions.public, versions.lineage, value, weight(value)))
+        return Found(value, versions.public, True)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands timestamps back without a time zone; they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # -- the page cache -------------------------------------------------------------------------------
@@ -340,31 +635,52 @@ def _rate_limited() -> bool:
     return bool(limiter.enabled and limiter.current_limits)
 
 
-def cached_page(view):
-    """Serve the view's response from the page cache for anonymous visitors (see module)."""
+def cached_page(view=None, *, lag: str | None = None):
+    """Serve the view's response from the page cache for anonymous visitors (see module).
+
+    ``lag``: the name of a setting in seconds (a detail page). Such a page is keyed by the
+    lineage instead of the public version: a publication elsewhere does not make it stale
+    at once, it is rendered again within that many seconds (what it shows of other entries,
+    its similar initiatives, lags at most that long), and at once after any change that may
+    take something away (an edit of the entry itself, a withdrawal, an erasure, a merge).
+    A response made from a stale shared result (``note_stale``) is never stored."""
+    if view is None:
+        return lambda inner: cached_page(inner, lag=lag)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not _anonymous_get():
             return view(*args, **kwargs)
-        version = public_data_version()
-        if version is None:
+        versions = public_versions()
+        if versions is None:
             return view(*args, **kwargs)
         from flask_babel import get_locale
 
+        seconds = float(current_app.config[lag]) if lag else 0.0
+        stamp = f"L:{versions.lineage}" if seconds > 0 else versions.public
         # The scheme and host are part of the key: a page built for one Host header is never
         # served to a request for another (issue 17, item 1; absolute URLs come from
         # BASE_URL anyway, registry.urls).
+        # One entry per page: a newer version replaces the older one (no old versions
+        # pile up in memory while the data changes).
         raw = "|".join((str(id(current_app)), str(db.engine.url), request.scheme, request.host,
-                        request.full_path, str(get_locale()), version))
+                        request.full_path, str(get_locale())))
         key = hashlib.sha256(raw.encode()).hexdigest()[:32]
-        cache_headers = {"ETag": f'W/"{key}"', "Cache-Control": "no-cache",
-                         "Vary": "Cookie, Accept-Encoding"}
-        if request.if_none_match.contains_weak(key):
-            return current_app.response_class(status=304, headers=cache_headers)
-        if _FAST_ELIGIBLE in request.environ and not _rate_limited():
-            request.environ[_FAST_VERSION] = version  # AnonymousFastPath may keep the response
+        versioned = hashlib.sha256(f"{key}|{stamp}".encode()).hexdigest()[:32]
+        now = time.monotonic()
         item = page_cache.get(key)
+        if item is not None and (item[5] != stamp or (item[4] is not None and item[4] <= now)):
+            item = None  # another version, or a lagging or stale page kept long enough
+        etag = item[3] if item is not None else versioned
+        cache_headers = {"Cache-Control": "no-cache", "Vary": "Cookie, Accept-Encoding"}
+        if (etag is not None and (item is not None or not seconds)
+                and request.if_none_match.contains_weak(etag)):
+            return current_app.response_class(status=304,
+                                              headers={**cache_headers, "ETag": f'W/"{etag}"'})
+        if _FAST_ELIGIBLE in request.environ and not _rate_limited():
+            # AnonymousFastPath may keep the response
+            request.environ[_FAST_VERSION] = stamp
+            request.environ[_FAST_EXPIRES] = item[4] if item is not None else None
         if item is None:
             response = current_app.make_response(view(*args, **kwargs))
             if (response.status_code != 200 or response.is_streamed
@@ -375,11 +691,24 @@ def cached_page(view):
                 return response
             headers = [(k, v) for k, v in response.headers.items()
                        if k.lower() not in _SKIP_HEADERS]
-            item = (body, response.status_code, headers)
+            expires = now + seconds if seconds else None
+            if served_stale():
+                # Made from an older result while another worker computes the new one:
+                # kept a moment only (readers meanwhile cost no rendering), never validated.
+                etag, expires = None, now + STALE_PAGE_SECONDS
+            elif seconds:
+                etag = versioned + hashlib.sha256(body).hexdigest()[:8]
+            if _FAST_VERSION in request.environ:
+                request.environ[_FAST_EXPIRES] = expires
+            item = (body, response.status_code, headers, etag, expires, stamp)
             page_cache.put(key, item)
-        body, status, headers = item
+        body, status, headers, etag = item[:4]
         response = current_app.response_class(body, status=status, headers=headers)
-        response.headers.update(cache_headers)
+        if etag is None:
+            response.headers.update({"Cache-Control": "no-store",
+                                     "Vary": "Cookie, Accept-Encoding"})
+        else:
+            response.headers.update({**cache_headers, "ETag": f'W/"{etag}"'})
         return response
 
     return wrapper
@@ -389,17 +718,29 @@ def cached_page(view):
 
 _FAST_ELIGIBLE = "registry.fast_path"
 _FAST_VERSION = "registry.fast_path.version"
+_FAST_EXPIRES = "registry.fast_path.expires"
 _UNCACHEABLE_HEADERS = ("set-cookie", "content-encoding", "x-ratelimit-limit", "ratelimit-limit",
                         "retry-after")
 _COMPRESSIBLE = ("text/html",)  # JSON clients (API) keep what the app sends them
 
 
 class _FastItem:
-    __slots__ = ("version", "status", "headers", "body", "gzipped", "etag")
+    __slots__ = ("version", "status", "headers", "body", "gzipped", "etag", "expires")
 
-    def __init__(self, version, status, headers, body, gzipped, etag):
+    def __init__(self, version, status, headers, body, gzipped, etag, expires=None):
         self.version, self.status, self.headers = version, status, headers
         self.body, self.gzipped, self.etag = body, gzipped, etag
+        self.expires = expires  # time.monotonic() after which a lagging page is rendered again
+
+    def valid(self, versions: Versions | None) -> bool:
+        """Whether the item may be served at ``versions`` (see ``cached_page``)."""
+        if versions is None:
+            return False
+        if self.expires is not None and time.monotonic() >= self.expires:
+            return False
+        if self.version.startswith("L:"):
+            return self.version[2:] == versions.lineage
+        return self.version == versions.public
 
 
 class AnonymousFastPath:
@@ -439,7 +780,7 @@ class AnonymousFastPath:
             return False  # Flask answers it with 400 (registry.security.hygiene)
         return True
 
-    def _version(self) -> str | None:
+    def _versions(self) -> Versions | None:
         engine = self._engine
         if engine is None:
             with self.app.app_context():
@@ -448,11 +789,12 @@ class AnonymousFastPath:
                 engine = self._engine = db.engine
         try:
             with engine.connect() as conn:
-                token = conn.exec_driver_sql(
-                    "SELECT token FROM data_version WHERE name = 'public'").scalar()
+                rows: dict[str, str] = dict(conn.exec_driver_sql(
+                    "SELECT name, token FROM data_version WHERE name IN ('public', "
+                    "'lineage')").all())
         except SQLAlchemyError:
             return None
-        return token or "0"
+        return Versions(rows.get(NAME) or "0", rows.get(LINEAGE) or "0")
 
     # WSGI ---------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -463,7 +805,7 @@ class AnonymousFastPath:
                         environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
                         environ.get("QUERY_STRING", "")))
         item = self.store.get(key)
-        if item is not None and item.version == self._version():
+        if item is not None and item.valid(self._versions()):
             return self._serve(item, environ, start_response)
         environ[_FAST_ELIGIBLE] = True
         captured: list = []
@@ -484,6 +826,7 @@ class AnonymousFastPath:
             if hasattr(app_iter, "close"):
                 app_iter.close()
         item = self._make_item(version, status, headers, body)
+        item.expires = environ.get(_FAST_EXPIRES)
         self.store.put(key, item, len(body) + len(item.gzipped or b""))
         return self._serve(item, environ, start_response)
 

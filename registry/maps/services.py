@@ -14,26 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from registry.cache import (
-    PageCache,
+    Found,
+    SharedResults,
+    Versions,
     has_pending_public_changes,
     public_data_version,
-    shared_get,
+    public_versions,
     shared_key,
-    shared_put,
 )
 from registry.extensions import db
 from registry.published.filters import InitiativeFilter
@@ -180,58 +177,27 @@ class GeoJSONCache:
     etag_for = staticmethod(etag_for)
 
 
-# The gzipped GeoJSON per app, database, data version, filter and link prefix, in this
-# process; bounded by bytes (one national document is ~3.3 MB gzipped at 100,000) and
-# emptied when a newer data version is seen (older documents are never sent again).
-geojson_cache = PageCache(max_bytes=32 * 1024 * 1024)
-_cached_versions: dict[str, str] = {}  # app and database -> the version of the cache
-_building_lock = threading.Lock()
-_building: dict[str, list[Any]] = {}  # key -> [lock, holders]
+# The gzipped GeoJSON per app, database, filter and link prefix in this process (bounded by
+# bytes: one national document is ~3.3 MB gzipped at 100,000), in front of
+# ``shared_result``.
+geojson_cache = SharedResults(max_weight=32 * 1024 * 1024)
 
 
-@contextmanager
-def _one_build(key: str) -> Iterator[None]:
-    """Threads of one process that miss the same key build it once: the others wait."""
-    with _building_lock:
-        entry = _building.setdefault(key, [threading.Lock(), 0])
-        entry[1] += 1
-    try:
-        with entry[0]:
-            yield
-    finally:
-        with _building_lock:
-            entry[1] -= 1
-            if not entry[1]:
-                _building.pop(key, None)
-
-
-def geojson(flt: InitiativeFilter, detail_url_prefix: str, version: str | None = None
-            ) -> bytes:
-    """The gzipped GeoJSON of ``flt`` at the current data version: from this process's
-    cache, else from the database (``shared_result``), else built and stored there."""
-    version = version or data_version()
+def geojson(flt: InitiativeFilter, detail_url_prefix: str, versions: Versions | None = None
+            ) -> Found[bytes]:
+    """The gzipped GeoJSON of ``flt`` and the data version it shows: built once per data
+    version for every worker (``registry.cache.SharedResults``). While one worker builds it
+    after a publication, the others serve the previous one (it only lacks the newest
+    entries); after a change that may take something away, they wait for the new one."""
     flt = flt.canonical()
+    versions = versions or public_versions()
+    if versions is None or has_pending_public_changes(db.session):
+        # no stamp, or results of uncommitted changes: built, not stored
+        return Found(build_geojson(flt, detail_url_prefix), data_version(), True)
     stored_key = shared_key("map-geojson", GEOJSON_FORMAT, flt.cache_key(), detail_url_prefix)
-    where = f"{id(current_app)}|{db.engine.url}"
-    local_key = f"{where}|{version}|{stored_key}"
-    if _cached_versions.get(where) != version:
-        _cached_versions[where] = version
-        geojson_cache.clear()
-    cached = geojson_cache.get(local_key)
-    if cached is not None:
-        return cached[0]
-    with _one_build(local_key):
-        cached = geojson_cache.get(local_key)
-        if cached is not None:
-            return cached[0]
-        body = shared_get(stored_key, version)
-        if body is None:
-            body = build_geojson(flt, detail_url_prefix)
-            # Results of uncommitted changes are not stored under the committed version.
-            if not has_pending_public_changes(db.session):
-                shared_put(stored_key, version, body)
-        geojson_cache.put(local_key, (body,))
-    return body
+    return geojson_cache.get(stored_key, versions,
+                             lambda: build_geojson(flt, detail_url_prefix),
+                             encode=lambda body: body, decode=lambda body: body, weight=len)
 
 
 def map_counts(flt: InitiativeFilter) -> dict[str, int]:

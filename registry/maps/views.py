@@ -15,7 +15,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from registry.cache import cached_page
+from registry.cache import cached_page, public_versions
 from registry.extensions import db
 from registry.maps import context as map_context
 from registry.maps import services
@@ -89,21 +89,25 @@ def _accepts_gzip() -> bool:
 @bp.route("/kaart/initiatieven.geojson")
 def geojson():
     """The published initiatives with a location as GeoJSON, made once per data version and
-    filter for every worker (``services.geojson``); gzipped to clients that accept it."""
+    filter for every worker (``services.geojson``); gzipped to clients that accept it. The
+    ETag names the data version the document shows (while another worker builds the
+    newest one, that can be the previous version: ``registry.cache.SharedResults``)."""
     flt = current_filter()
     prefix = url_for("public.initiative", initiative_id=0)[:-1]
-    version = services.data_version()
-    etag = services.etag_for(version, flt, prefix)
+    versions = public_versions()
+    version = versions.public if versions is not None else services.data_version()
     # no-cache: shared caches revalidate on every request (ETag, 304), so a withdrawn entry
     # never stays on the map from a cache (issue 17, item 11)
     headers = {
-        "ETag": f'W/"{etag}"',
+        "ETag": f'W/"{services.etag_for(version, flt, prefix)}"',
         "Cache-Control": "public, no-cache",
         "Vary": "Accept-Encoding",
     }
-    if request.if_none_match.contains_weak(etag):
+    if request.if_none_match.contains_weak(services.etag_for(version, flt, prefix)):
         return current_app.response_class(status=304, headers=headers)
-    gzipped = services.geojson(flt, prefix, version)
+    found = services.geojson(flt, prefix, versions)
+    headers["ETag"] = f'W/"{services.etag_for(found.version, flt, prefix)}"'
+    gzipped = found.value
     if _accepts_gzip():
         headers["Content-Encoding"] = "gzip"
         return current_app.response_class(gzipped, mimetype="application/geo+json",

@@ -5,6 +5,7 @@ leaves a theme of its old area, so area and theme figures agree (issue 18)."""
 from __future__ import annotations
 
 from registry import events
+from registry.memory import release_free_memory
 from registry.moderation.duplicates import flag_duplicates
 from registry.moderation.services import unlink_themes_of_other_areas
 from registry.taxonomy.constants import InitiativeState
@@ -13,12 +14,14 @@ from registry.taxonomy.constants import InitiativeState
 def flag_waiting_entry(change: events.EntryChange) -> None:
     if change.initiative.state == InitiativeState.PENDING:
         flag_duplicates(change.initiative)
+        release_free_memory()  # every active entry was read
 
 
 def flag_published_entry(change: events.EntryChange) -> None:
     """A published entry (also one published again after a rejection) against the entries
     waiting in the queue, which may have arrived while it was not active."""
     flag_duplicates(change.initiative)
+    release_free_memory()
 
 
 def unlink_moved_obstacles(change: events.EntryChange) -> None:

@@ -38,7 +38,7 @@ def initiatives():
 
 
 @bp.route("/initiatieven/<int:initiative_id>")
-@cached_page
+@cached_page(lag="DETAIL_PAGE_LAG_SECONDS")
 def initiative(initiative_id: int):
     item = services.get_published(initiative_id)
     if item is None:

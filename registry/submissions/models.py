@@ -23,6 +23,10 @@ class Organisation(TimestampMixin, Model):
     """The school (location) behind an initiative, with its address and resolved location."""
 
     __tablename__ = "organisation"
+    __table_args__ = (
+        # Covering index for the summary's read of every entry's school (issue 20)
+        Index("ix_organisation_facts", "id", "sector", "province", "brin", "location_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -54,6 +58,9 @@ class Initiative(TimestampMixin, Model):
     __tablename__ = "initiative"
     __table_args__ = (
         Index("ix_initiative_state_published_at", "state", "published_at"),
+        # Covering index for the summary's read of every published entry (issue 20)
+        Index("ix_initiative_state_facts", "state", "id", "organisation_id", "learners_count",
+              "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +143,9 @@ class Obstacle(TimestampMixin, Model):
         Index("ix_obstacle_initiative_area_theme", "initiative_id", "area_code", "theme_id",
               "visibility"),
         Index("ix_obstacle_theme_initiative", "theme_id", "initiative_id", "visibility"),
+        # The summary's read of every obstacle's small columns (issue 20)
+        Index("ix_obstacle_facts", "initiative_id", "id", "theme_id", "position", "area_code",
+              "severity", "status", "visibility", "reported_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

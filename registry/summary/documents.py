@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from registry.exports.xlsx import XlsxBook
 from registry.localized import docx_language
+from registry.summary.figures import ANNEX_LIMIT
 from registry.summary.labels import (
     ORIGIN_GROUP_LABELS,
     ORIGIN_GROUP_SHORT,
@@ -34,7 +35,6 @@ from registry.taxonomy.constants import PROVINCES, SEVERITIES
 from registry.taxonomy.services import current as current_taxonomy
 
 SEVERITY_KEYS = ("1", "2", "3", "4")
-ANNEX_LIMIT = 500  # source entries listed in DOCX/PDF/page; the full list is in the exports
 BRAND = "#154273"
 
 ORIGIN_GROUP_COLOURS = {"regelgeving": BRAND, "toezicht_sector": "#01689b",
@@ -42,7 +42,7 @@ ORIGIN_GROUP_COLOURS = {"regelgeving": BRAND, "toezicht_sector": "#01689b",
 
 
 def annex_note(summary: dict[str, Any]) -> str | None:
-    total = len(summary["entries"])
+    total = summary["entry_count"]
     if total <= ANNEX_LIMIT:
         return None
     return _("De eerste %(n)d van %(total)d initiatieven; de volledige lijst staat in de "

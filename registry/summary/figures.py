@@ -180,8 +180,6 @@ class Facts:
     school: Array        # a dense school number (records.school_key)
     published: Array     # year-month of publication, -1 none
     withdrawn: Array     # bool: withdrawn since the snapshot (figures only)
-    entry_texts: dict[str, list[Any]] | None  # reference, title, school_name: as fetched
-    entry_row: Array     # per initiative its row in ``entry_texts``
     # reports
     o_id: Array
     o_ini: Array         # index into the initiative arrays
@@ -205,8 +203,9 @@ class Facts:
 
 def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str],
                area_order: Sequence[str], texts: bool) -> Facts:
-    """Fetch the facts of ``src`` under ``flt`` (two queries). ``texts``: also the annex
-    columns, rules and asks (for the public summary)."""
+    """Fetch the facts of ``src`` under ``flt`` (two queries; the initiatives' from the
+    covering indexes alone). ``texts``: also the rules and asks (for the public summary);
+    the annex's texts are read by ``entry_columns``, for the few entries it lists."""
     withdrawn = (literal(0) if src.is_live
                  else case((src.col("withdrawn") == true(), 1), else_=0))
     ini_columns = [
@@ -217,14 +216,11 @@ def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str
         src.col("sector").label("sector"), src.col("province").label("province"),
         records.school_key(src).label("school"),
     ]
-    entry = ("reference", "title", "school_name")
-    if texts:
-        ini_columns += [src.col(name).label(name) for name in entry]
     ini = fetch_columns(
         select(*ini_columns).select_from(records.matching_from(src, flt, school=True))
         .where(src.scope, *flt.where(src)),
         ints=("iid", "learners", "published", "withdrawn"),
-        texts=entry if texts else (), coded=("sector", "province", "school"))
+        coded=("sector", "province", "school"))
     in_order = bool(np.all(ini["iid"][1:] > ini["iid"][:-1]))  # as SQLite reads them
     order = np.arange(ini["n"]) if in_order else np.argsort(ini["iid"], kind="stable")
     ids = ini["iid"][order]
@@ -277,7 +273,6 @@ def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str
         provinces={p for p in province.values if p},
         school=school.codes, published=ini["published"][order],
         withdrawn=ini["withdrawn"][order].astype(bool),
-        entry_texts={name: ini[name] for name in entry} if texts else None, entry_row=order,
         o_id=obs["id"][record_order], o_ini=o_ini[record_order],
         o_area=area[record_order], areas=list(area_order),
         o_theme=obs["theme"][record_order], o_severity=severity[record_order],
@@ -645,30 +640,45 @@ class _LookUp:
 
 
 ENTRY_KEYS = ("id", "reference", "title", "school", "sector", "province", "obstacles")
+ANNEX_LIMIT = 500  # entries listed in the summary's annex (page, DOCX, PDF); all: the exports
 
 
-def entry_columns(facts: Facts) -> dict[str, list[Any]]:
-    """The annex, one list per field (``ENTRY_KEYS``): the matching initiatives (not
-    withdrawn since a snapshot) in id order, with their number of public reports that
-    count."""
+def entry_columns(src: Source, facts: Facts, limit: int | None = None
+                  ) -> dict[str, list[Any]]:
+    """The annex, one list per field (``ENTRY_KEYS``): the first ``limit`` (``ANNEX_LIMIT``)
+    matching initiatives (not withdrawn since a snapshot) in id order, with their number of
+    public reports that count. Their texts are read here, for these entries only."""
+    limit = ANNEX_LIMIT if limit is None else limit
     counts = _bincount(facts.o_ini[~facts.o_confidential], facts.n)
-    kept = np.flatnonzero(~facts.withdrawn)
-    texts = facts.entry_texts or {}
-    rows = facts.entry_row[kept].tolist()
+    kept = np.flatnonzero(~facts.withdrawn)[:limit]
+    ids = facts.ids[kept].tolist()
+    found: dict[int, tuple[Any, Any, Any]] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound parameters
+        chunk = ids[start:start + 900]
+        for iid, reference, title, school in db.session.execute(
+                select(src.col("id"), src.col("reference"), src.col("title"),
+                       src.col("school_name"))
+                .select_from(src.select_from()).where(src.scope, src.col("id").in_(chunk))):
+            found[iid] = (reference, title, school)
 
     def pick(values: list[Any], at: list[int]) -> list[Any]:
         return [values[k] for k in at]
 
     return {
-        "id": facts.ids[kept].tolist(),
-        "reference": pick(texts["reference"], rows),
-        "title": pick(texts["title"], rows),
-        "school": pick(texts["school_name"], rows),
+        "id": ids,
+        "reference": [found[i][0] for i in ids],
+        "title": [found[i][1] for i in ids],
+        "school": [found[i][2] for i in ids],
         "sector": pick(facts.sectors, facts.sector[kept].tolist()),
         "province": pick(facts.province_texts.values,
                          facts.province_texts.codes[kept].tolist()),
         "obstacles": counts[kept].tolist(),
     }
+
+
+def entry_count(facts: Facts) -> int:
+    """How many entries the annex would list without its limit."""
+    return int(np.count_nonzero(~facts.withdrawn))
 
 
 def entries(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import zlib
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -18,11 +17,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from registry.cache import (
+    SharedResults,
+    Versions,
     has_pending_public_changes,
-    public_data_version,
-    shared_get,
+    public_versions,
     shared_key,
-    shared_put,
 )
 from registry.database import as_utc, utcnow
 from registry.extensions import db
@@ -62,7 +61,7 @@ MAX_QUOTES = 30
 MAX_ASKS_PER_THEME = 20
 # The form of a summary stored in ``shared_result``: raise it when the summary's shape changes,
 # so that no worker reads a result stored by an older release.
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2  # 2: the annex holds at most ANNEX_LIMIT entries, with entry_count
 ENTRY_KEYS = figures.ENTRY_KEYS
 
 
@@ -379,25 +378,24 @@ def _summary(flt: InitiativeFilter, src: Source, exact: bool) -> dict[str, Any]:
     texts are the public ones), ``_filter_themes`` {theme id: title} of the filter and
     ``_entry_columns`` (the annex as ``encode_summary`` stores it; None when read back).
 
-    Computed once per data version for every worker and app server: kept in this process
-    (``summary_cache``) in front of the database (``registry.cache.shared_get``)."""
+    Computed once per data version for every worker and app server
+    (``registry.cache.SharedResults``: this process's ``summary_cache`` in front of the
+    database). While one worker computes it after a publication, the others serve the
+    previous public summary (nothing it shows was taken away since); staff figures wait."""
     threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
     key = _cache_key(flt, src, exact, threshold)
-    if key is not None:
-        cached = summary_cache.get(key.local)
-        if cached is None:
-            body = shared_get(key.shared, key.version)
-            if body is not None:
-                cached = decode_summary(body)
-                summary_cache.put(key.local, cached, weight=len(cached["entries"]) + 1)
-        if cached is not None:
-            return {**cached, "meta": {**cached["meta"],
-                                       **_meta(flt, src, cached["_filter_themes"])}}
-    summary = _compute_summary(flt, src, exact, threshold, current_taxonomy())
-    if key is not None:
-        summary_cache.put(key.local, summary, weight=len(summary["entries"]) + 1)
-        shared_put(key.shared, key.version, encode_summary(summary))
-    return summary
+
+    def compute() -> dict[str, Any]:
+        return _compute_summary(flt, src, exact, threshold, current_taxonomy())
+
+    if key is None:
+        return compute()
+    found = summary_cache.get(key.shared, key.versions, compute, encode=encode_summary,
+                              decode=decode_summary,
+                              weight=lambda summary: len(summary["entries"]) + 1,
+                              stale_ok=not exact)
+    cached = found.value
+    return {**cached, "meta": {**cached["meta"], **_meta(flt, src, cached["_filter_themes"])}}
 
 
 def encode_summary(summary: dict[str, Any]) -> bytes:
@@ -435,25 +433,24 @@ def national(src: Source, exact: bool, facts: figures.Facts | None = None) -> di
     ``facts``: the unfiltered facts of ``_all_reports(src)`` when the caller has them."""
     threshold = int(current_app.config["SMALL_NUMBER_THRESHOLD"])
     key = _cache_key(None, src, exact, threshold)
-    if key is not None:
-        cached = summary_cache.get(key.local)
-        if cached is None:
-            body = shared_get(key.shared, key.version)
-            if body is not None:
-                cached = json.loads(zlib.decompress(body))
-                summary_cache.put(key.local, cached, weight=len(cached["rows"]))
-        if cached is not None:
-            return cached
-    taxonomy = current_taxonomy()
-    if facts is None:
-        facts = _load(_all_reports(src), InitiativeFilter.empty(), taxonomy, texts=False)
-    table = national_figures(facts, taxonomy, records.themes(src), threshold=threshold,
-                             exact=exact)
-    if key is not None:
-        summary_cache.put(key.local, table, weight=len(table["rows"]))
-        shared_put(key.shared, key.version,
-                   zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1))
-    return table
+
+    def compute() -> dict[str, Any]:
+        taxonomy = current_taxonomy()
+        table_facts = facts
+        if table_facts is None:
+            table_facts = _load(_all_reports(src), InitiativeFilter.empty(), taxonomy,
+                                texts=False)
+        return national_figures(table_facts, taxonomy, records.themes(src),
+                                threshold=threshold, exact=exact)
+
+    if key is None:
+        return compute()
+    return summary_cache.get(
+        key.shared, key.versions, compute,
+        encode=lambda table: zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1),
+        decode=lambda body: json.loads(zlib.decompress(body)),
+        # never an older table inside a summary computed now (it would be stored as fresh)
+        weight=lambda table: len(table["rows"]), stale_ok=False).value
 
 
 def _all_reports(src: Source) -> Source:
@@ -520,7 +517,7 @@ def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold:
     if exact:  # texts and the annex are the public ones, for staff too
         public = _summary(flt, src, exact=False)
         text_parts = {key: public[key] for key in ("top_rules", "policy_asks", "quotes",
-                                                    "entries")}
+                                                    "entries", "entry_count")}
         theme_quotes = public["_theme_quotes"]
     else:
         theme_ids = [t["id"] for t in themes]
@@ -530,8 +527,9 @@ def _compute_summary(flt: InitiativeFilter, src: Source, exact: bool, threshold:
                       "policy_asks": _policy_asks(figures.policy_asks(facts, theme_ids),
                                                   theme_rows, themes),
                       "quotes": quotes}
-        entry_columns = figures.entry_columns(facts)
+        entry_columns = figures.entry_columns(src, facts)
         text_parts["entries"] = figures.entries(entry_columns)
+        text_parts["entry_count"] = figures.entry_count(facts)
     prev = previous_snapshot(src.snapshot)
     before = None
     if prev is not None:
@@ -632,55 +630,19 @@ def _policy_asks(asks: dict[int | None, dict[str, dict[str, Any]]],
     return policy_asks
 
 
-class SummaryCache:
-    """A per-process LRU of computed summaries, bounded by their number of annex entries
-    (one per initiative: ~0.6 KB each, so the default keeps about 60 MB at most)."""
-
-    def __init__(self, max_weight: int = 100_000) -> None:
-        self.max_weight = max_weight
-        self._items: OrderedDict[tuple, tuple[dict[str, Any], int]] = OrderedDict()
-        self._weight = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> dict[str, Any] | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
-
-    def put(self, key: tuple, summary: dict[str, Any], weight: int) -> None:
-        if weight > self.max_weight:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._weight -= old[1]
-            self._items[key] = (summary, weight)
-            self._weight += weight
-            while self._weight > self.max_weight:
-                _key, (_summary, dropped) = self._items.popitem(last=False)
-                self._weight -= dropped
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._weight = 0
-
-
-summary_cache = SummaryCache()
+# The summaries and national tables of this process (weight: annex entries, at most
+# ANNEX_LIMIT + 1 per summary, or table rows), in front of ``shared_result``.
+summary_cache = SharedResults(max_weight=100_000)
 
 
 class _Key(NamedTuple):
-    version: str  # the public data version
-    local: tuple  # the key in this process's summary_cache
+    versions: Versions  # the public data version and lineage
     shared: str  # the key in shared_result (registry.cache.shared_key)
 
 
 def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
                threshold: int) -> _Key | None:
-    """The cache keys, or None when the result must not be cached: no data version (the
+    """The cache key, or None when the result must not be cached: no data version (the
     table is missing, or the cache is switched off with ``SUMMARY_CACHE = False``), or this
     session holds changes to public data that are not committed yet (the version is only
     replaced on commit). Filters that select the same (``InitiativeFilter.cache_key``) share
@@ -689,13 +651,12 @@ def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
         return None
     if has_pending_public_changes(db.session):
         return None
-    version = public_data_version()
-    if version is None:
+    versions = public_versions()
+    if versions is None:
         return None
     parts = ("summary" if flt is not None else "national", SUMMARY_FORMAT,
              flt.cache_key() if flt is not None else "", src.code, exact, threshold)
-    return _Key(version, (id(current_app), str(db.engine.url), version, *parts),
-                shared_key(*parts))
+    return _Key(versions, shared_key(*parts))
 
 
 def _changes(prev: Snapshot | None, before: dict[str, Any] | None, agg: dict[str, Any],

@@ -44,6 +44,38 @@ def test_duplicate_signals(app, db):
     assert unrelated.id not in found
 
 
+def test_duplicate_scores_equal_a_row_by_row_loop(app, db):
+    """The names are scored in bulk (rapidfuzz.process.cdist, issue 20); the oracle scores
+    every other entry one by one with fuzz.token_set_ratio, as the signals are defined."""
+    from rapidfuzz import fuzz
+
+    schools = ["Het Baken College", "Baken College", "Baken Colege, Het", "Het Baken",
+               "Noorderlicht", "College Het Baken", "Bakens", "het baken college"]
+    titles = ["Eigen leerroute met coach", "Eigen leerroute met een coach", "Leerroute",
+              "Coach en eigen leerroute", "Tuinproject", "eigen LEERROUTE met coach"]
+    base = make_initiative(school_name=schools[0], brin="25LH", postcode="3511 AB",
+                           title=titles[0])
+    others = [make_initiative(state=PENDING, school_name=schools[k % len(schools)],
+                              brin="25LH" if k % 7 == 0 else f"{k:02d}QQ",
+                              postcode="3511AB" if k % 5 == 0 else f"{1000 + k} ZZ",
+                              title=titles[k % len(titles)]) for k in range(1, 31)]
+    expected = {}
+    for other in others:
+        school = fuzz.token_set_ratio(base.organisation.name.lower(),
+                                      other.organisation.name.lower())
+        title = fuzz.token_set_ratio(base.title.lower(), other.title.lower())
+        reasons = [name for name, hit in (
+            ("brin_location", other.organisation.brin == "25LH"),
+            ("postcode", other.organisation.postcode.replace(" ", "") == "3511AB"),
+            ("names", school >= duplicates.NAME_THRESHOLD
+             and title >= duplicates.TITLE_THRESHOLD)) if hit]
+        if reasons:
+            expected[other.id] = (reasons, round(max(school, title) / 100 + len(reasons), 3))
+    found = {c.initiative.id: (c.reasons, c.score) for c in duplicates.find_duplicates(base)}
+    assert found == expected
+    assert any("names" in reasons for reasons, _ in expected.values())
+
+
 def test_flags_are_shown_and_can_be_dismissed(client, login, db):
     login(client, "moderator")
     first = make_initiative(brin="25LH", postcode="3511 AB")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from registry.cache import public_data_version
 from registry.connect import services as connect
@@ -146,17 +146,32 @@ OPERATIONS: list[tuple[str, Callable, bool]] = [
 ]
 
 
+# The only public operations that take nothing away: a result of the previous version may
+# still be served while the new one is computed (registry.cache, the lineage stamp).
+ADDITIVE = {"publish a pending entry"}
+
+
+def stamps() -> dict[str, str]:
+    """The data_version rows, read with plain SQL."""
+    return dict(db.session.execute(text("SELECT name, token FROM data_version")).all())
+
+
 def test_version_changes_exactly_when_the_public_sees_a_change(client, world):
     known = [v.id for v in world.values() if isinstance(v, Initiative)]
     before_print, before_version = fingerprint(client, known), public_data_version()
+    before_lineage = stamps().get("lineage")
     for name, operation, public in OPERATIONS:
         operation(world)
         db.session.commit()
         db.session.expire_all()
         after_print, after_version = fingerprint(client, known), public_data_version()
+        after_lineage = stamps().get("lineage")
         assert (after_print != before_print) is public, f"{name}: public output"
         assert (after_version != before_version) is public, f"{name}: data version"
+        assert (after_lineage != before_lineage) is (public and name not in ADDITIVE), \
+            f"{name}: lineage"
         before_print, before_version = after_print, after_version
+        before_lineage = after_lineage
 
 
 def test_a_rolled_back_savepoint_keeps_the_outer_public_change(world):

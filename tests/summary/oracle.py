@@ -39,6 +39,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from registry.summary import figures as code_figures
+
 PROVINCES = (
     "Groningen", "Fryslân", "Drenthe", "Overijssel", "Flevoland", "Gelderland", "Utrecht",
     "Noord-Holland", "Zuid-Holland", "Zeeland", "Noord-Brabant", "Limburg",
@@ -399,17 +401,19 @@ def summary(rows: Rows, args: Args, *, previous: Rows | None = None,
         "quotes": quotes[:MAX_QUOTES],
         "quarters": [{"quarter": q, "initiatives": c["initiatives"], "obstacles": c["obstacles"]}
                      for q, c in sorted(quarters.items())],
+        # the annex lists the first ANNEX_LIMIT (a setting of the code, not a result)
         "entries": [{"id": rec["id"], "reference": rec["reference"], "title": rec["title"],
                      "school": rec["school"], "sector": rec["sector"],
                      "province": rec["province"], "obstacles": len(obs)}
-                    for rec, obs in chosen],
+                    for rec, obs in chosen][:code_figures.ANNEX_LIMIT],
+        "entry_count": len(chosen),
         "changes": changes(rows, previous, args) if previous is not None else {
             "new_themes": [], "solved_obstacles": 0, "new_obstacles": 0, "new_provinces": []},
     }
     if public is not None:
         texts = summary(public, args)
         out.update({key: texts[key] for key in ("top_rules", "policy_asks", "quotes",
-                                                "entries")})
+                                                "entries", "entry_count")})
     return out
 
 
@@ -499,7 +503,7 @@ def comparable(computed: dict[str, Any]) -> dict[str, Any]:
     date of the previous snapshot)."""
     out = {key: computed[key] for key in ("key_message", "totals", "areas", "themes",
                                           "origins", "top_rules", "policy_asks", "quotes",
-                                          "quarters", "entries")}
+                                          "quarters", "entries", "entry_count")}
     out["changes"] = {k: v for k, v in computed["changes"].items()
                       if k not in ("previous", "previous_date")}
     return out
