@@ -175,7 +175,7 @@ def render(store: dict) -> str:
             f"{any_meta.get('repeat')} run(s) each (with more than one: the median, and the "
             f"best p95 in brackets). Load average of the machine during these runs "
             f"{_loads(list(churn.values()) + list(store.get('two_servers', {}).values()))} "
-            f"(2 cores; other work was running on it).",
+            f"(2 cores; wrk, the four workers and the writers share them).",
             "",
             f"While wrk reads, a writer submits one complete form every "
             f"{any_meta.get('submit_every'):g} s through the app (GET `/aanmelden`, parse "
