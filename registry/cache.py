@@ -24,8 +24,8 @@ retraction nothing older is ever served, and the stored results are deleted in t
 retracting transaction itself (withdrawal and erasure reach that copy).
 
 ``@cached_page`` caches a view's 200 response for anonymous visitors (no logged-in user, no
-flashed messages), keyed by app, database, scheme, host, full path, interface language and
-data version.
+flashed messages), keyed by app, database, scheme, host, full path and interface language,
+one entry per page holding the data version it was made at.
 Conditional requests get 304. Responses that contain a CSRF token or change the session are
 never stored.
 """
@@ -466,6 +466,9 @@ class Found(NamedTuple, Generic[T]):
     fresh: bool  # False: an older version's result (same lineage) served meanwhile
 
 
+_computing = threading.local()  # depth of SharedResults computations in this thread
+
+
 class _Local(NamedTuple):
     version: str
     lineage: str
@@ -482,7 +485,8 @@ class SharedResults:
     still holds (only new publications since: nothing to hide; ``note_stale`` marks the
     response) and otherwise wait for the claimant's result. So a change costs one
     computation, not one per worker, and readers never queue behind it while the change
-    only added entries. ``stale_ok=False`` (staff figures) always waits for the fresh one.
+    only added entries. ``stale_ok=False`` (staff figures) always waits for the fresh one,
+    and so does every lookup made while computing a result (it is stored as fresh).
     """
 
     def __init__(self, max_weight: int) -> None:
@@ -531,6 +535,9 @@ class SharedResults:
         mine = self._get(local)
         if mine is not None and mine.version == versions.public:
             return Found(mine.value, mine.version, True)
+        # A result computed now is stored as fresh: nothing older may go into it (the
+        # national table inside a summary, the public texts inside the staff summary).
+        stale_ok = stale_ok and not getattr(_computing, "depth", 0)
         deadline = time.monotonic() + WAIT_SECONDS
         claimed = False
         while True:
@@ -563,10 +570,12 @@ class SharedResults:
             if time.monotonic() > deadline:
                 break  # the claimant takes too long: compute it here too
             time.sleep(POLL_SECONDS)
+        _computing.depth = getattr(_computing, "depth", 0) + 1
         try:
             value = compute()
             shared_put(key, versions.public, encode(value), lineage=versions.lineage)
         finally:
+            _computing.depth -= 1
             if claimed:
                 _release(key, versions.public)
             release_free_memory()  # a computation frees ~100 MB at 100,000 entries

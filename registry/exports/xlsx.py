@@ -138,7 +138,7 @@ def _excel_date(value: date) -> float:
     return serial
 
 
-def _column_letters(index: int) -> str:
+def column_letters(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
     index += 1
@@ -179,7 +179,7 @@ class XlsxSheet:
             raise ValueError(f"a sheet holds at most {MAX_COLUMNS} columns")
         self.title = book.check_title(title)
         self._names = [col.name for col in columns]
-        self._refs = [_column_letters(i) for i in range(len(columns))]
+        self._refs = [column_letters(i) for i in range(len(columns))]
         self._styles = [DATE_STYLES.get(col.type) for col in columns]
         self._widths = [col.width for col in columns]
         names = self._names

@@ -10,6 +10,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3
 from wtforms.validators import DataRequired, Length
 
+from registry.exports.xlsx import column_letters
 from registry.imports.fields import Target
 from registry.localized import interface_language
 from registry.security.hygiene import CleanInputMixin
@@ -39,7 +40,7 @@ class ActionForm(FlaskForm):
 
 def column_names(headers: list[str]) -> list[tuple[str, str]]:
     """(letter, name) per column: "C", "Plaats" (the letter as the spreadsheet shows it)."""
-    return [(column_letter(i), header) for i, header in enumerate(headers)]
+    return [(column_letters(i), header) for i, header in enumerate(headers)]
 
 
 def mapping_form(targets: list[Target], headers: list[str], chosen: dict[str, str],
@@ -70,16 +71,6 @@ def _position(headers: list[str], header: str | None) -> str:
         if name.strip().casefold() == wanted:
             return str(i)
     return ""
-
-
-def column_letter(index: int) -> str:
-    """The spreadsheet's name of a column: A, B, ..., Z, AA, ..."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def mapping_from(form: FlaskForm, targets: list[Target], headers: list[str]) -> dict[str, str]:

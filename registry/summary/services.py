@@ -449,8 +449,7 @@ def national(src: Source, exact: bool, facts: figures.Facts | None = None) -> di
         key.shared, key.versions, compute,
         encode=lambda table: zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1),
         decode=lambda body: json.loads(zlib.decompress(body)),
-        # never an older table inside a summary computed now (it would be stored as fresh)
-        weight=lambda table: len(table["rows"]), stale_ok=False).value
+        weight=lambda table: len(table["rows"]), stale_ok=not exact).value
 
 
 def _all_reports(src: Source) -> Source:

@@ -41,18 +41,23 @@ def stamp(name: str) -> str:
                               {"n": name}).scalar_one_or_none() or "0"
 
 
+def claim(key: str, version: str, age: timedelta = timedelta(0)) -> None:
+    """Another worker claims ``key`` at ``version`` (as ``registry.cache._claim`` does)."""
+    db.session.execute(text("DELETE FROM shared_result WHERE key = :k"), {"k": "claim:" + key})
+    db.session.execute(text(
+        "INSERT INTO shared_result (key, version, lineage, created_at, body) "
+        "VALUES (:k, :v, '', :t, :b)"),
+        {"k": "claim:" + key, "v": version, "t": utcnow() - age, "b": b""})
+    db.session.commit()
+
+
 def hold_claims(version: str) -> int:
     """Another worker starts computing every stored result at ``version``: a claim row per
     key (as ``registry.cache._claim`` writes it). Returns how many."""
     keys = db.session.execute(text(
         "SELECT key FROM shared_result WHERE key NOT LIKE 'claim:%'")).scalars().all()
     for key in keys:
-        db.session.execute(text("DELETE FROM shared_result WHERE key = :k"), {"k": "claim:" + key})
-        db.session.execute(text(
-            "INSERT INTO shared_result (key, version, lineage, created_at, body) "
-            "VALUES (:k, :v, '', :t, :b)"),
-            {"k": "claim:" + key, "v": version, "t": utcnow(), "b": b""})
-    db.session.commit()
+        claim(key, version)
     return len(keys)
 
 
@@ -144,11 +149,7 @@ def test_after_a_withdrawal_nothing_older_is_served_or_kept(app, client, scene, 
     # in memory (it shows the withdrawn entry): it waits, then computes itself.
     monkeypatch.setattr(cache, "WAIT_SECONDS", 0.3)
     for key in keys:
-        db.session.execute(text(
-            "INSERT INTO shared_result (key, version, lineage, created_at, body) "
-            "VALUES (:k, :v, '', :t, :b)"),
-            {"k": "claim:" + key, "v": stamp("public"), "t": utcnow(), "b": b""})
-    db.session.commit()
+        claim(key, stamp("public"))
     started = time.monotonic()
     shown, response = summary_count(client)
     assert shown == str(published_count()) == "1"
@@ -165,11 +166,7 @@ def test_a_waiting_worker_takes_the_result_of_the_one_computing(app):
         assert versions is not None
         results = SharedResults(max_weight=1000)
         key = "test-single-flight"
-        db.session.execute(text(
-            "INSERT INTO shared_result (key, version, lineage, created_at, body) "
-            "VALUES (:k, :v, '', :t, :b)"),
-            {"k": "claim:" + key, "v": versions.public, "t": utcnow(), "b": b""})
-        db.session.commit()
+        claim(key, versions.public)
 
         def other_worker():
             time.sleep(0.2)
@@ -192,12 +189,7 @@ def test_a_claim_of_a_dead_worker_is_taken_over(app):
         versions = public_versions()
         assert versions is not None
         key = "test-dead-claim"
-        db.session.execute(text(
-            "INSERT INTO shared_result (key, version, lineage, created_at, body) "
-            "VALUES (:k, :v, '', :t, :b)"),
-            {"k": "claim:" + key, "v": versions.public,
-             "t": utcnow() - timedelta(seconds=cache.CLAIM_SECONDS + 5), "b": b""})
-        db.session.commit()
+        claim(key, versions.public, age=timedelta(seconds=cache.CLAIM_SECONDS + 5))
         started = time.monotonic()
         found = SharedResults(max_weight=1000).get(
             key, versions, lambda: b"computed here", encode=bytes, decode=bytes, weight=len)
@@ -244,3 +236,35 @@ def test_detail_pages_lag_behind_publications_only_for_a_while(app, client, make
     moderation.edit(page, data, expected_version=page.version_id, actor=moderator)
     db.session.commit()
     assert "Pagina met nieuwe titel" in client.get(url).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["public", "staff"])
+def test_a_result_computed_now_holds_nothing_older(app, scene, monkeypatch, exact):
+    """The national table inside a summary (and the public texts inside the staff summary)
+    are never the previous version's, even while another worker holds their claim: the
+    summary computed here is stored as the current one."""
+    from registry.published.filters import InitiativeFilter
+    from registry.published.sources import PUBLISHED
+    from registry.summary import services
+
+    threshold = int(app.config["SMALL_NUMBER_THRESHOLD"])
+    with app.test_request_context():
+        before = services.compute_summary(InitiativeFilter.empty(), PUBLISHED, exact=exact)
+        moderation.publish(scene["waiting"], actor=scene["moderator"])
+        db.session.commit()
+        # Another worker computes the national table and the public summary meanwhile.
+        nested = [services._cache_key(None, PUBLISHED, exact, threshold).shared]
+        if exact:
+            nested.append(services._cache_key(InitiativeFilter.empty(), PUBLISHED, False,
+                                              threshold).shared)
+        for key in nested:
+            claim(key, stamp("public"))
+        monkeypatch.setattr(cache, "WAIT_SECONDS", 0.2)
+        after = services.compute_summary(InitiativeFilter.empty(), PUBLISHED, exact=exact)
+        assert after["totals"]["initiatives"] == published_count() == 3
+        assert after["national"] != before["national"]
+        assert after["entry_count"] == 3
+        assert scene["waiting"].id in {entry["id"] for entry in after["entries"]}
+        app.config["SUMMARY_CACHE"] = False  # the same, computed with every cache off
+        fresh = services.compute_summary(InitiativeFilter.empty(), PUBLISHED, exact=exact)
+        assert after["national"] == fresh["national"]
