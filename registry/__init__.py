@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 from config import CONFIGS, DEFAULT_SECRET_KEY, Config
+from registry.memory import freeze_startup_objects
 
 
 def create_app(config_class: type[Config] | str | None = None, **overrides) -> Flask:
@@ -36,6 +37,8 @@ def create_app(config_class: type[Config] | str | None = None, **overrides) -> F
     register_page_cache(app)
     register_security(app)
     configure_logging(app)
+    if not app.testing:  # a test run builds many apps; freezing each would keep them all
+        freeze_startup_objects()
     return app
 
 

@@ -6,9 +6,9 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
-from typing import overload
+from typing import Any, overload
 
-from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy import ColumnElement, DateTime, MetaData, String, event, func, literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
@@ -55,6 +55,15 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def joined_text(expr: ColumnElement[Any], sep: str, *, postgresql: bool
+                ) -> ColumnElement[str]:
+    """SQL: the values of ``expr`` over a group joined by ``sep`` (``string_agg`` on
+    PostgreSQL, ``group_concat`` on SQLite; in no promised order)."""
+    if postgresql:
+        return func.string_agg(expr, literal(sep, String))
+    return func.group_concat(expr, literal(sep, String))
 
 
 BUSY_TIMEOUT_S = 15.0

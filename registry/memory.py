@@ -1,4 +1,5 @@
-"""Give freed memory back to the operating system after a large computation (issue 20).
+"""Give freed memory back to the operating system after a large computation, and keep the
+garbage collector's full passes short (issue 20).
 
 A worker that computes the summary or the map at 100,000 entries allocates and frees some
 100 MB each time. glibc keeps freed heap memory for reuse, and after many such rounds a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 from collections.abc import Callable
 
 _trim: Callable[[int], int] | None = None
@@ -30,3 +32,17 @@ def release_free_memory() -> None:
     if _trim is None:
         _trim = _load() or (lambda _pad: 0)
     _trim(0)
+
+
+def freeze_startup_objects() -> None:
+    """Leave the objects alive once the app is built out of every later garbage collection.
+
+    After start-up a worker holds some 160,000 objects that live as long as it does (modules,
+    classes, the app, its extensions). CPython's cyclic collector walks all of them in each
+    full pass, and a large computation (the export of all obstacles at 100,000 entries makes
+    millions of short-lived dicts and lists) triggers a full pass every few thousand
+    records: ~40% of the export's time. ``gc.freeze()`` moves them to a generation no pass
+    looks at (what the Python docs advise before forking workers); objects made later are
+    collected as usual. Garbage first, so that nothing unreachable is kept for good."""
+    gc.collect()
+    gc.freeze()

@@ -12,7 +12,8 @@ COUNT(DISTINCT) (9 s for the distinct initiatives and schools per group). So:
    the school key (``records.school_key``) and small codes for areas, statuses and dates.
    It hands over each column of the matching rows as **one** delimited string
    (``group_concat`` / ``string_agg``): two result rows instead of 400,000 (building a
-   Python row costs more than everything numpy does with it).
+   Python row costs more than everything numpy does with it); on PostgreSQL one row per
+   ``CHUNK`` ids, so that no connection keeps a 20 MB input buffer.
 2. numpy counts: distinct initiatives and schools per group by sorting (group, initiative)
    and (group, school) pairs, learners summed once per initiative, sectors and provinces
    with ``np.bincount``, severity and status per report.
@@ -51,6 +52,7 @@ from sqlalchemy import (
     true,
 )
 
+from registry.database import joined_text
 from registry.extensions import db
 from registry.published import records
 from registry.published.filters import InitiativeFilter
@@ -63,6 +65,7 @@ UNKNOWN_LEVEL = "onbekend"  # no theme, or no rule of a known level
 SEP = "\x1f"  # between the values of a text column (forms refuse control characters)
 NULL = "\x1e"  # a NULL in a text column
 CANDIDATES = 200  # quote candidates looked at per round
+CHUNK = 4096  # values of the first integer column per result row (``fetch_columns``)
 
 Array = np.ndarray
 
@@ -74,9 +77,7 @@ def _postgres() -> bool:
 
 
 def _aggregate_text(expr: ColumnElement[Any], sep: str) -> ColumnElement[str]:
-    if _postgres():
-        return func.string_agg(expr, literal(sep, String))
-    return func.group_concat(expr, literal(sep, String))
+    return joined_text(expr, sep, postgresql=_postgres())
 
 
 class Coded(NamedTuple):
@@ -97,34 +98,42 @@ def _coded(values: list[str]) -> Coded:
 
 def fetch_columns(stmt: Select[Any], ints: Sequence[str], texts: Sequence[str] = (),
                   coded: Sequence[str] = ()) -> dict[str, Any]:
-    """The columns of ``stmt`` (labelled as named; integer columns must not be NULL) in one
-    row, each column aggregated into one delimited string: integers as numpy arrays, texts
-    as lists (None for NULL), ``coded`` texts as ``Coded`` (few distinct values, little
-    memory). Should a text hold the separator (a control character, which forms refuse),
-    the rows are read one by one instead."""
+    """The columns of ``stmt`` (labelled as named; integer columns must not be NULL), each
+    column aggregated into delimited strings: integers as numpy arrays, texts as lists (None
+    for NULL), ``coded`` texts as ``Coded`` (few distinct values, little memory). Should a
+    text hold the separator (a control character, which forms refuse), the rows are read
+    one by one instead.
+
+    On PostgreSQL the rows come in slices of ``CHUNK`` values of the first integer column, one
+    result row each: libpq keeps its input buffer at the size of the largest row it received for as
+    long as the connection lives, and one row holding every value (20 MB at 100,000
+    entries) kept that much in every pooled PostgreSQL connection (issue 20)."""
     rows = stmt.subquery("rows")
     columns: list[ColumnElement[Any]] = [func.count()]
     columns += [_aggregate_text(cast(rows.c[name], String), ",") for name in ints]
     columns += [_aggregate_text(func.coalesce(rows.c[name], NULL), SEP)
                 for name in (*texts, *coded)]
-    found = list(db.session.connection().execute(select(*columns)).one())
-    n = int(found[0])
+    query = select(*columns)
+    if _postgres():  # SQLite keeps no such buffer, and would sort every row to group them
+        query = query.group_by(rows.c[ints[0]] // CHUNK)
+    found = db.session.connection().execute(query).all()
+    n = sum(int(row[0]) for row in found)
     out: dict[str, Any] = {"n": n}
     for k, name in enumerate(ints, start=1):
-        values = (np.fromstring(found[k], dtype=np.int64, sep=",") if n
-                  else np.zeros(0, dtype=np.int64))
+        values = (np.fromstring(",".join(row[k] for row in found), dtype=np.int64, sep=",")
+                  if n else np.zeros(0, dtype=np.int64))
         if len(values) != n:
             return _fetch_rows(stmt, ints, texts, coded)
         out[name] = values
     for k, name in enumerate((*texts, *coded), start=1 + len(ints)):
-        text, found[k] = found[k], None  # free each long text once it is split
+        text = SEP.join(row[k] for row in found) if n else ""
         items = text.split(SEP) if n else []
         if len(items) != n:  # a value held the separator: read the rows instead
             return _fetch_rows(stmt, ints, texts, coded)
         if name in coded:
             out[name] = _coded(items)
         else:
-            out[name] = [None if v == NULL else v for v in items] if NULL in (text or "") else items
+            out[name] = [None if v == NULL else v for v in items] if NULL in text else items
         del text, items
     return out
 

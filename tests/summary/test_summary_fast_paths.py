@@ -23,7 +23,7 @@ from registry.published.snapshots import create_snapshot
 from registry.published.sources import PUBLISHED, SnapshotSource
 from registry.submissions.models import Obstacle
 from registry.submissions.services import ObstacleData
-from registry.summary import services
+from registry.summary import figures, services
 from registry.summary.services import compute_summary
 from tests.exports import data as testdata
 from tests.factories import AREA_CODES, DIMENSION_CODES, PHASE_CODES, SECTOR_CODES, make_initiative
@@ -138,6 +138,20 @@ def test_no_cut_off_every_rule_ask_and_quote_is_the_oracles(app, varied, monkeyp
         for key in ("top_rules", "policy_asks", "quotes"):
             assert live[key] == expected[key], (args, key)
     assert len(compute_summary(InitiativeFilter.empty(), PUBLISHED)["quotes"]) > 30
+
+
+def test_columns_read_in_many_slices_give_the_oracles_figures(app, varied, monkeypatch):
+    """On PostgreSQL the facts come in slices of ``CHUNK`` ids, one result row each (a
+    single row of every value kept 20 MB in each pooled connection): with slices of three
+    ids, every figure is still the oracle's."""
+    monkeypatch.setattr(figures, "CHUNK", 3)
+    rows = oracle.load(db.session)
+    for args in [Args(), Args.of(area="examineren"), Args.of(q="een", sector=["po", "mbo"])]:
+        for exact in (False, True):
+            live = compute_summary(flt(args), PUBLISHED, exact=exact)
+            expected = oracle.summary(rows, args, previous=varied["before"])
+            for key, value in oracle.comparable(live).items():
+                assert value == expected[key], (args, exact, key)
 
 
 # --- the cache ------------------------------------------------------------------------------
