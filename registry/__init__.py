@@ -37,7 +37,7 @@ def create_app(config_class: type[Config] | str | None = None, **overrides) -> F
     register_page_cache(app)
     register_security(app)
     configure_logging(app)
-    if not app.testing:  # a test run builds many apps; freezing each would keep them all
+    if app.config["GC_FREEZE"]:
         freeze_startup_objects()
     return app
 

@@ -34,15 +34,22 @@ def release_free_memory() -> None:
     _trim(0)
 
 
+_frozen = False
+
+
 def freeze_startup_objects() -> None:
-    """Leave the objects alive once the app is built out of every later garbage collection.
+    """Leave the objects alive once the app is built out of every later garbage collection
+    (once per process; ``GC_FREEZE``).
 
     After start-up a worker holds some 160,000 objects that live as long as it does (modules,
     classes, the app, its extensions). CPython's cyclic collector walks all of them in each
     full pass, and a large computation (the export of all obstacles at 100,000 entries makes
     millions of short-lived dicts and lists) triggers a full pass every few thousand
     records: ~40% of the export's time. ``gc.freeze()`` moves them to a generation no pass
-    looks at (what the Python docs advise before forking workers); objects made later are
-    collected as usual. Garbage first, so that nothing unreachable is kept for good."""
-    gc.collect()
-    gc.freeze()
+    looks at, as the Python docs advise for a server that forks workers; objects made later
+    are collected as usual. Without a collection first: that would run the finalizers of
+    whatever garbage happens to exist, in whichever process builds an app."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()

@@ -24,6 +24,7 @@ ACTIVE_STATES = (InitiativeState.PENDING, InitiativeState.PUBLISHED)
 
 NAME_THRESHOLD = 85
 TITLE_THRESHOLD = 80
+BATCH_SIZE = 10_000  # entries read and scored at a time
 
 
 @dataclass
@@ -44,35 +45,38 @@ def find_duplicates(initiative: Initiative) -> list[DuplicateCandidate]:
     name and initiative title (rapidfuzz).
     """
     org = initiative.organisation
-    rows = db.session.execute(
+    school_name, title = org.name.lower(), initiative.title.lower()
+    postcode = _compact_postcode(org.postcode)
+    found: list[tuple[int, list[str], float]] = []
+    # Read a batch at a time (issue 20: all 100,000 rows at once took some 50 MB per worker).
+    batches = db.session.execute(
         select(Initiative.id, Initiative.title, Organisation.name, Organisation.brin,
                Organisation.location_number, Organisation.postcode)
         .join(Organisation, Initiative.organisation_id == Organisation.id)
         .where(Initiative.id != initiative.id, Initiative.state.in_(ACTIVE_STATES))
-    ).all()
-    if not rows:
-        return []
-    # Every name and title scored in one call each (rapidfuzz's C++ loop; the same scorer as
-    # fuzz.token_set_ratio): a Python loop over 100,000 entries took a second per publication.
-    school_scores = process.cdist([org.name.lower()], [(r[2] or "").lower() for r in rows],
-                                  scorer=fuzz.token_set_ratio, dtype=np.float64)[0]
-    title_scores = process.cdist([initiative.title.lower()],
-                                 [(r[1] or "").lower() for r in rows],
-                                 scorer=fuzz.token_set_ratio, dtype=np.float64)[0]
-    names = (school_scores >= NAME_THRESHOLD) & (title_scores >= TITLE_THRESHOLD)
-    found: list[tuple[int, list[str], float]] = []
-    postcode = _compact_postcode(org.postcode)
-    for k, (other_id, _title, _school, brin, location, other_postcode) in enumerate(rows):
-        reasons = []
-        if org.brin and brin == org.brin and (location or "") == (org.location_number or ""):
-            reasons.append("brin_location")
-        if postcode and _compact_postcode(other_postcode) == postcode:
-            reasons.append("postcode")
-        if names[k]:
-            reasons.append("names")
-        if reasons:
-            score = max(float(school_scores[k]), float(title_scores[k])) / 100 + len(reasons)
-            found.append((other_id, reasons, score))
+        .execution_options(yield_per=BATCH_SIZE)
+    ).partitions()
+    for rows in batches:
+        # Every name and title of a batch scored in one call each (rapidfuzz's C++ loop; the
+        # same scorer as fuzz.token_set_ratio): a Python loop over 100,000 entries took a
+        # second per publication.
+        school_scores = process.cdist([school_name], [(r[2] or "").lower() for r in rows],
+                                      scorer=fuzz.token_set_ratio, dtype=np.float64)[0]
+        title_scores = process.cdist([title], [(r[1] or "").lower() for r in rows],
+                                     scorer=fuzz.token_set_ratio, dtype=np.float64)[0]
+        names = (school_scores >= NAME_THRESHOLD) & (title_scores >= TITLE_THRESHOLD)
+        for k, (other_id, _title, _school, brin, location, other_postcode) in enumerate(rows):
+            reasons = []
+            if (org.brin and brin == org.brin
+                    and (location or "") == (org.location_number or "")):
+                reasons.append("brin_location")
+            if postcode and _compact_postcode(other_postcode) == postcode:
+                reasons.append("postcode")
+            if names[k]:
+                reasons.append("names")
+            if reasons:
+                score = max(float(school_scores[k]), float(title_scores[k])) / 100 + len(reasons)
+                found.append((other_id, reasons, score))
     found.sort(key=lambda item: -item[2])
     return [DuplicateCandidate(other, reasons, round(score, 3))
             for oid, reasons, score in found

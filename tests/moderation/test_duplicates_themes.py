@@ -44,9 +44,10 @@ def test_duplicate_signals(app, db):
     assert unrelated.id not in found
 
 
-def test_duplicate_scores_equal_a_row_by_row_loop(app, db):
-    """The names are scored in bulk (rapidfuzz.process.cdist, issue 20); the oracle scores
-    every other entry one by one with fuzz.token_set_ratio, as the signals are defined."""
+def test_duplicate_scores_equal_a_row_by_row_loop(app, db, monkeypatch):
+    """The names are scored in bulk (rapidfuzz.process.cdist, issue 20), a batch of entries
+    at a time; the oracle scores every other entry one by one with fuzz.token_set_ratio, as
+    the signals are defined."""
     from rapidfuzz import fuzz
 
     schools = ["Het Baken College", "Baken College", "Baken Colege, Het", "Het Baken",
@@ -74,6 +75,9 @@ def test_duplicate_scores_equal_a_row_by_row_loop(app, db):
     found = {c.initiative.id: (c.reasons, c.score) for c in duplicates.find_duplicates(base)}
     assert found == expected
     assert any("names" in reasons for reasons, _ in expected.values())
+    monkeypatch.setattr(duplicates, "BATCH_SIZE", 4)  # eight batches, the last one short
+    found = {c.initiative.id: (c.reasons, c.score) for c in duplicates.find_duplicates(base)}
+    assert found == expected
 
 
 def test_flags_are_shown_and_can_be_dismissed(client, login, db):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.datastructures import MultiDict
 
 from registry.extensions import db
@@ -143,15 +143,36 @@ def test_no_cut_off_every_rule_ask_and_quote_is_the_oracles(app, varied, monkeyp
 def test_columns_read_in_many_slices_give_the_oracles_figures(app, varied, monkeypatch):
     """On PostgreSQL the facts come in slices of ``CHUNK`` ids, one result row each (a
     single row of every value kept 20 MB in each pooled connection): with slices of three
-    ids, every figure is still the oracle's."""
+    ids, every figure is still the oracle's, read from the slices (not the row-by-row
+    fallback)."""
     monkeypatch.setattr(figures, "CHUNK", 3)
-    rows = oracle.load(db.session)
-    for args in [Args(), Args.of(area="examineren"), Args.of(q="een", sector=["po", "mbo"])]:
-        for exact in (False, True):
-            live = compute_summary(flt(args), PUBLISHED, exact=exact)
-            expected = oracle.summary(rows, args, previous=varied["before"])
-            for key, value in oracle.comparable(live).items():
-                assert value == expected[key], (args, exact, key)
+
+    def no_fallback(*_args, **_kwargs):
+        raise AssertionError("the columns were read row by row")
+
+    monkeypatch.setattr(figures, "_fetch_rows", no_fallback)
+    grouped: list[int] = []
+
+    def count_rows(conn, cursor, statement, parameters, context, executemany):
+        if "string_agg" in statement and "GROUP BY" in statement:
+            grouped.append(cursor.rowcount)
+
+    event.listen(db.engine, "after_cursor_execute", count_rows)
+    try:
+        rows = oracle.load(db.session)
+        for args in [Args(), Args.of(area="examineren"), Args.of(q="een", sector=["po", "mbo"])]:
+            for exact in (False, True):
+                live = compute_summary(flt(args), PUBLISHED, exact=exact)
+                expected = oracle.summary(rows, args, previous=varied["before"])
+                for key, value in oracle.comparable(live).items():
+                    assert value == expected[key], (args, exact, key)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", count_rows)
+    if db.engine.dialect.name == "postgresql":
+        assert grouped
+        assert max(grouped) > 10  # many slices, each a row of its own
+    else:
+        assert grouped == []  # SQLite: one row, no grouping (it would sort every row)
 
 
 # --- the cache ------------------------------------------------------------------------------
