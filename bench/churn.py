@@ -39,6 +39,7 @@ CHURN_MARKER = "BENCH-CHURN"  # title prefix of the writer's submissions
 BROWSER_HEADERS = "Accept-Encoding: gzip, deflate|Accept-Language: nl"
 # The endpoints of the churn table, in its order.
 ENDPOINTS = ("knelpunten", "geojson", "list", "detail", "api_list")
+WARM_REQUESTS = 12  # per page and server before the first-request-after-a-publication figures
 LABELS = {"knelpunten": "obstacle summary", "geojson": "map GeoJSON", "list": "list page",
           "detail": "detail page", "api_list": "API list"}
 VISITORS = ("anonymous", "session")
@@ -270,6 +271,18 @@ def create_moderator(env: dict, email: str) -> str:
     return urllib.parse.urlsplit(links[-1]).path
 
 
+def create_snapshot(env: dict) -> str:
+    """Freeze the published data as a snapshot with the CLI (as a policy advisor's team does
+    before a meeting): a registry in use has one, and every summary compares with the
+    latest. Returns what the CLI printed."""
+    proc = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "registry", "snapshot", "create", "--note",
+         "benchmark"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if proc.returncode:
+        raise RuntimeError(f"snapshot create failed: {proc.stderr.strip()[-500:]}")
+    return proc.stdout.strip()
+
+
 def log_in_moderator(port: int, env: dict) -> Visitor:
     """A moderator created with the CLI who set a password through the link and logged in
     through the login form: a Visitor with a staff session."""
@@ -484,8 +497,14 @@ def _timed_get(port: int, path: str) -> tuple[int, float]:
 
 def cold_after_publish(churn: Churn, ports: Sequence[int], paths: dict[str, str]) -> dict:
     """For each endpoint: publish one entry, then time the first request (no cookie) to it,
-    on the other server when there are two: what the first visitor after a change waits."""
+    on the other server when there are two: what the first visitor after a change waits.
+    Every page is requested ``WARM_REQUESTS`` times per server first, so that the workers
+    are past their start-up (the cold figures measure that)."""
     out = {}
+    for port in ports:  # every worker has served every page once: steady state, not start-up
+        for _ in range(WARM_REQUESTS):
+            for path in paths.values():
+                _timed_get(port, path)
     for i, key in enumerate(ENDPOINTS):
         path = paths.get(key)
         if not path:

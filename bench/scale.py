@@ -104,6 +104,7 @@ def run_churn(size: int, database: str, args, workdir: Path, routes: dict,
         return {**result, "status": f"n/a ({exc})"}
     result.update(info)
     env = app_env(db_url)
+    result["snapshot"] = ch.create_snapshot(env)
     ids_file, detail_paths = _detail_file(source, routes, args, workdir, f"{size}-{database}")
     with server(gunicorn_cmd("registry:create_app()", args.workers), env, "/privacy",
                 workdir / f"churn-{size}-{database}.log") as port:
@@ -207,6 +208,7 @@ def run_two_servers(size: int, args, workdir: Path, routes: dict, pg_url: str,
         "API_RATE_LIMIT": "1000000 per minute", "SUBMISSION_RATE_LIMIT": "",
         "DOCUMENT_RATE_LIMIT": "", "SCHOOL_LOOKUP_RATE_LIMIT": f"{RATE_LIMIT_CHECK} per minute",
     })
+    result["snapshot"] = ch.create_snapshot(env)
     ids_file, detail_paths = _detail_file(source, routes, args, workdir, f"two-{size}")
     cmd = gunicorn_cmd("registry:create_app()", workers)
     with server(cmd, env, "/privacy", workdir / "two-servers-a.log") as a, \

@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from bench.churn import ENDPOINTS, LABELS, VISITORS
+from bench.churn import ENDPOINTS, LABELS, VISITORS, WARM_REQUESTS
 
 START, END = "<!-- issue20:start -->", "<!-- issue20:end -->"
 # p95 targets of issue 20 under churn, by size
@@ -190,8 +190,9 @@ def render(store: dict) -> str:
             f"most `DETAIL_PAGE_LAG_SECONDS` (60 s). *writes* = submissions + "
             f"publications accepted during that measurement. *no cookie*: a first-time "
             f"visitor (the cookie-less fast path); *session cookie*: a visitor who opened "
-            f"the form before (the app's own cache). Target: p95 < 100 ms at 10,000 and "
-            f"< 300 ms at 100,000.",
+            f"the form before (the app's own cache). The data set holds one snapshot "
+            f"(`flask snapshot create`, as a registry in use does), which every summary "
+            f"compares with. Target: p95 < 100 ms at 10,000 and < 300 ms at 100,000.",
             "",
         ]
         for size in sizes:
@@ -213,7 +214,9 @@ def render(store: dict) -> str:
         entries = [(f"{size:,} {DB_LABELS[db]}", churn[f"{size}/{db}"]) for size in sizes
                    for db in ("sqlite", "postgresql") if f"{size}/{db}" in churn]
         out += ["First request after a publication (ms, no cookie, nothing else running): "
-                "what the first visitor after a change waits.", ""]
+                "what the first visitor after a change waits. Each page was requested "
+                f"{WARM_REQUESTS} times first (the workers past their start-up, which the "
+                "cold figures below measure).", ""]
         out += _cold_rows(entries)
         out.append("")
     out += render_two_servers(store.get("two_servers", {}))

@@ -31,6 +31,8 @@ shown and which quotes come first.
 """
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -488,33 +490,66 @@ def figures(facts: Facts, themes: list[dict[str, Any]], *, public: bool,
 
 # --- what changed since the previous snapshot ------------------------------------------------
 
-def previous(now: Facts, before: Facts, prev_themes: list[dict[str, Any]], *,
-             public: bool) -> dict[str, Any]:
-    """What the summary compares with the previous snapshot (``before``: its facts under the
-    same filter and exactness): ``theme_schools`` {theme id: schools} and ``theme_ids`` of its
-    themes with reports, its ``provinces``, and of the reports that count now:
-    ``new_obstacles`` (not there before) and ``solved_obstacles`` (solved now, there before
-    and not solved then)."""
-    def counted(facts: Facts) -> Array:
-        return (np.flatnonzero(~facts.o_confidential) if public
-                else np.arange(len(facts.o_id)))
+class Basis(NamedTuple):
+    """What the summary compares with the previous snapshot, taken once from its facts under
+    a filter and exactness (``basis``): ``theme_schools`` {theme id: schools} of its themes
+    with reports, its ``provinces``, the ids of the reports that counted then (sorted) and
+    whether each was solved then. A snapshot's rows change only with a change that moves the
+    lineage (withdrawal, erasure), so the basis is kept per lineage."""
 
-    old = counted(before)
+    theme_schools: dict[int, int]
+    provinces: set[str]
+    ids: Array     # int64, sorted
+    solved: Array  # bool, per id
+
+    def encode(self) -> bytes:
+        head = json.dumps({"theme_schools": list(self.theme_schools.items()),
+                           "provinces": sorted(self.provinces)}).encode()
+        return zlib.compress(len(head).to_bytes(4, "big") + head
+                             + self.ids.astype("<i8").tobytes()
+                             + self.solved.astype(np.uint8).tobytes(), 1)
+
+    @classmethod
+    def decode(cls, body: bytes) -> Basis:
+        raw = zlib.decompress(body)
+        size = int.from_bytes(raw[:4], "big")
+        head = json.loads(raw[4:4 + size])
+        rest = raw[4 + size:]
+        n = len(rest) // 9
+        return cls({int(k): v for k, v in head["theme_schools"]}, set(head["provinces"]),
+                   np.frombuffer(rest[:8 * n], dtype="<i8").astype(np.int64),
+                   np.frombuffer(rest[8 * n:], dtype=np.uint8).astype(bool))
+
+
+def basis(before: Facts, prev_themes: list[dict[str, Any]], *, public: bool) -> Basis:
+    """The ``Basis`` of the previous snapshot's facts ``before`` (its themes
+    ``prev_themes``), over the public reports when ``public``."""
+    old = (np.flatnonzero(~before.o_confidential) if public
+           else np.arange(len(before.o_id)))
     theme_ids = [t["id"] for t in prev_themes]
     theme_of = _theme_index(before.o_theme[old], theme_ids)
     per_theme = tally(before, old[theme_of >= 0], theme_of[theme_of >= 0], len(theme_ids))
     schools = {tid: per_theme[i]["schools"] for i, tid in enumerate(theme_ids)
                if per_theme[i]["obstacles"]}
-    new = counted(now)
-    old_ids = before.o_id[old]
-    old_order = np.argsort(old_ids)
-    old_ids, old_status = old_ids[old_order], before.o_status[old][old_order]
+    ids = before.o_id[old]
+    order = np.argsort(ids, kind="stable")
+    return Basis(schools, set(before.provinces), ids[order],
+                 before.o_status[old][order] == 2)
+
+
+def previous(now: Facts, then: Basis, *, public: bool) -> dict[str, Any]:
+    """What the summary says of the previous snapshot: ``theme_schools`` and ``theme_ids``
+    of its themes with reports, its ``provinces``, and of the reports that count now:
+    ``new_obstacles`` (not there before) and ``solved_obstacles`` (solved now, there before
+    and not solved then)."""
+    new = (np.flatnonzero(~now.o_confidential) if public else np.arange(len(now.o_id)))
     now_ids, now_status = now.o_id[new], now.o_status[new]
+    old_ids = then.ids
     at = np.minimum(np.searchsorted(old_ids, now_ids), max(len(old_ids) - 1, 0))
     there = (old_ids[at] == now_ids) if len(old_ids) else np.zeros(len(now_ids), dtype=bool)
-    solved = there & (now_status == 2) & (old_status[at] != 2) if len(old_ids) else there
-    return {"theme_schools": schools, "theme_ids": set(schools),
-            "provinces": before.provinces, "new_obstacles": int((~there).sum()),
+    solved = there & (now_status == 2) & ~then.solved[at] if len(old_ids) else there
+    return {"theme_schools": then.theme_schools, "theme_ids": set(then.theme_schools),
+            "provinces": then.provinces, "new_obstacles": int((~there).sum()),
             "solved_obstacles": int(solved.sum())}
 
 

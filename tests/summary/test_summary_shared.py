@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from registry import create_app
 from registry.cache import clear_shared_results
@@ -271,3 +271,64 @@ def test_a_second_app_reads_the_stored_summary_and_a_change_computes_anew(app, m
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+def test_the_previous_snapshot_is_read_once_per_lineage(app, make_user):
+    """The changes since the previous snapshot are compared with a basis read from the
+    snapshot's rows once per lineage (issue 20: a second full read per change). A
+    publication leaves it in place; an edit moves the lineage and it is read again. The
+    figures are the oracle's every time."""
+    from registry.moderation import services as moderation
+
+    app.config["SUMMARY_CACHE"] = True
+    services.summary_cache.clear()
+    services.basis_cache.clear()
+    clear_shared_results()
+    rnd = random.Random(11)
+    build_varied(rnd, count=20)
+    make_confidential(rnd, 0.2)
+    create_snapshot()
+    db.session.commit()
+    before = {"public": oracle.load(db.session),
+              "all": oracle.load(db.session, confidential=True)}
+    pending = make_initiative(state=InitiativeState.PENDING, title="Wacht op publicatie")
+    db.session.commit()
+    moderator = make_user("moderator")
+    snapshot_reads: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "snapshot_obstacle" in statement:
+            snapshot_reads.append(statement)
+
+    def summaries() -> None:
+        now = {"public": oracle.load(db.session),
+               "all": oracle.load(db.session, confidential=True)}
+        for exact in (False, True):
+            got = compute_summary(InitiativeFilter.empty(), PUBLISHED, exact=exact)
+            want = (oracle.summary(now["all"], Args(), previous=before["all"],
+                                   public=now["public"]) if exact
+                    else oracle.summary(now["public"], Args(), previous=before["public"]))
+            assert oracle.comparable(got) == want, exact
+
+    event.listen(db.engine, "after_cursor_execute", note)
+    try:
+        summaries()
+        assert snapshot_reads  # the first computation reads the snapshot
+        snapshot_reads.clear()
+        moderation.publish(pending, actor=moderator)
+        db.session.commit()
+        summaries()
+        assert snapshot_reads == []  # a publication: the basis is kept
+        services.basis_cache.clear()  # another worker: reads the stored basis
+        summaries()
+        assert snapshot_reads == []
+        obstacle = db.session.scalars(
+            select(Obstacle).join(Initiative, Obstacle.initiative_id == Initiative.id)
+            .where(Initiative.state == InitiativeState.PUBLISHED,
+                   Obstacle.status != "opgelost").order_by(Obstacle.id)).first()
+        obstacle.status = "opgelost"
+        db.session.commit()
+        summaries()
+        assert snapshot_reads  # the lineage moved: read again
+    finally:
+        event.remove(db.engine, "after_cursor_execute", note)
