@@ -369,8 +369,9 @@ def shared_put(key: str, version: str, body: bytes, lineage: str | None = None) 
             conn.execute(delete(table).where(table.c.key == key))
             conn.execute(table.insert().values(key=key, version=version, created_at=now,
                                                lineage=lineage or "0", body=body))
+            # results kept per lineage (version = the lineage token) stay while it holds
             conn.execute(delete(table).where(
-                table.c.version != version,
+                table.c.version.not_in([version, lineage or version]),
                 table.c.created_at < now - timedelta(seconds=SHARED_STALE_SECONDS)))
     except SQLAlchemyError:
         logger.warning("could not store a shared result", exc_info=True)

@@ -31,10 +31,11 @@ shown and which quotes come first.
 """
 from __future__ import annotations
 
+import io
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -230,6 +231,7 @@ class Facts:
     province_texts: Coded  # as stored (None, "" or a name)
     provinces: set[str]  # every province of a matching initiative
     school: Array        # a dense school number (records.school_key)
+    school_keys: list[str]  # the key of each school number
     published: Array     # year-month of publication, -1 none
     withdrawn: Array     # bool: withdrawn since the snapshot (figures only)
     # reports
@@ -254,10 +256,13 @@ class Facts:
 
 
 def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str],
-               area_order: Sequence[str], texts: bool) -> Facts:
+               area_order: Sequence[str], texts: bool, only: Sequence[int] | None = None
+               ) -> Facts:
     """Fetch the facts of ``src`` under ``flt`` (two queries; the initiatives' from the
     covering indexes alone). ``texts``: also the rules and asks (for the public summary);
-    the annex's texts are read by ``entry_columns``, for the few entries it lists."""
+    the annex's texts are read by ``entry_columns``, for the few entries it lists.
+    ``only``: of these initiatives only (those published since facts were read, ``merge``)."""
+    chosen = [src.col("id").in_(list(only))] if only is not None else []
     withdrawn = (literal(0) if src.is_live
                  else case((src.col("withdrawn") == true(), 1), else_=0))
     ini_columns = [
@@ -270,7 +275,7 @@ def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str
     ]
     ini = fetch_columns(
         select(*ini_columns).select_from(records.matching_from(src, flt, school=True))
-        .where(src.scope, *flt.where(src)),
+        .where(src.scope, *flt.where(src), *chosen),
         ints=("iid", "learners", "published", "withdrawn"),
         coded=("sector", "province", "school"))
     in_order = bool(np.all(ini["iid"][1:] > ini["iid"][:-1]))  # as SQLite reads them
@@ -287,7 +292,7 @@ def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str
     ob = src.obstacle.c
     areas = len(area_order) + 1  # the taxonomy's areas and "another"
     matching = (select(src.col("id").label("iid")).select_from(records.matching_from(src, flt))
-                .where(src.scope, *flt.where(src)).subquery("ini"))
+                .where(src.scope, *flt.where(src), *chosen).subquery("ini"))
     o_columns = [
         ob.id.label("id"), ob.initiative_id.label("iid"),
         func.coalesce(ob.theme_id, 0).label("theme"),
@@ -323,7 +328,8 @@ def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str
         sector=_indexes(sector, sectors), sectors=sectors,
         province=_indexes(province, PROVINCES), province_texts=province,
         provinces={p for p in province.values if p},
-        school=school.codes, published=ini["published"][order],
+        school=school.codes, school_keys=[v or "" for v in school.values],
+        published=ini["published"][order],
         withdrawn=ini["withdrawn"][order].astype(bool),
         o_id=obs["id"][record_order], o_ini=o_ini[record_order],
         o_area=area[record_order], areas=list(area_order),
@@ -333,6 +339,126 @@ def load_facts(src: Source, flt: InitiativeFilter, *, sector_order: Sequence[str
         o_reported=obs["reported"][record_order],
         o_rule=rules.codes[record_order], rules=[v or "" for v in rules.values],
         o_ask=asks.codes[record_order], asks=[v or "" for v in asks.values])
+
+
+def _union(first: Sequence[Any], second: Sequence[Any]) -> tuple[list[Any], Array, Array]:
+    """The values of ``first`` then the new ones of ``second``, and for each list the index
+    of its values in the union (with -1 last, so that -1 stays -1)."""
+    union = list(first)
+    at = {v: i for i, v in enumerate(union)}
+    for v in second:
+        if v not in at:
+            at[v] = len(union)
+            union.append(v)
+    return (union, np.array([*range(len(first)), -1], dtype=np.int64),
+            np.array([*(at[v] for v in second), -1], dtype=np.int64))
+
+
+def merge(old: Facts, new: Facts, sector_order: Sequence[str]) -> Facts:
+    """The facts of ``old`` and ``new`` together: ``new`` holds other initiatives (published
+    since ``old`` was read) under the same source, filter and taxonomy. Initiatives in id
+    order, reports in record order, every coded column numbered anew."""
+    ids = np.concatenate([old.ids, new.ids])
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+
+    def both(name: str) -> Array:
+        return np.concatenate([getattr(old, name), getattr(new, name)])[order]
+
+    others = sorted((set(old.sectors) | set(new.sectors)) - set(sector_order))
+    sectors = [*sector_order, *others]
+    place = {code: i for i, code in enumerate(sectors)}
+    sector = np.concatenate([
+        np.array([*(place[c] for c in old.sectors), -1], dtype=np.int64)[old.sector],
+        np.array([*(place[c] for c in new.sectors), -1], dtype=np.int64)[new.sector]])[order]
+    texts, first, second = _union(old.province_texts.values, new.province_texts.values)
+    province_texts = Coded(np.concatenate([first[old.province_texts.codes],
+                                           second[new.province_texts.codes]])[order], texts)
+    keys, first, second = _union(old.school_keys, new.school_keys)
+    school = np.concatenate([first[old.school], second[new.school]])[order]
+    # reports: each initiative's come from one side, in record order; a stable sort on the
+    # initiative keeps them so
+    o_ini = np.searchsorted(ids, np.concatenate([old.ids[old.o_ini], new.ids[new.o_ini]]))
+    record_order = np.argsort(o_ini, kind="stable")
+
+    def reports(name: str) -> Array:
+        return np.concatenate([getattr(old, name), getattr(new, name)])[record_order]
+
+    rules, first, second = _union(old.rules, new.rules)
+    o_rule = np.concatenate([first[old.o_rule], second[new.o_rule]])[record_order]
+    asks, first, second = _union(old.asks, new.asks)
+    o_ask = np.concatenate([first[old.o_ask], second[new.o_ask]])[record_order]
+    return Facts(
+        ids=ids, learners=both("learners"), sector=sector, sectors=sectors,
+        province=both("province"), province_texts=province_texts,
+        provinces=old.provinces | new.provinces, school=school, school_keys=keys,
+        published=both("published"), withdrawn=both("withdrawn"),
+        o_id=reports("o_id"), o_ini=o_ini[record_order], o_area=reports("o_area"),
+        areas=old.areas, o_theme=reports("o_theme"), o_severity=reports("o_severity"),
+        o_status=reports("o_status"), o_confidential=reports("o_confidential"),
+        o_described=reports("o_described"), o_reported=reports("o_reported"),
+        o_rule=o_rule, rules=rules, o_ask=o_ask, asks=asks)
+
+
+_ARRAYS = ("ids", "learners", "sector", "province", "school", "published", "withdrawn",
+           "o_id", "o_ini", "o_area", "o_theme", "o_severity", "o_status", "o_confidential",
+           "o_described", "o_reported", "o_rule", "o_ask")
+
+
+def encode_facts(facts: Facts) -> bytes:
+    """Facts as stored for every worker: each array in the smallest integer type that holds
+    it, the texts as JSON, compressed."""
+    arrays = {name: _narrow(getattr(facts, name)) for name in _ARRAYS}
+    arrays["province_codes"] = _narrow(facts.province_texts.codes)
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    head = json.dumps({"sectors": facts.sectors, "areas": facts.areas,
+                       "province_values": facts.province_texts.values,
+                       "school_keys": facts.school_keys, "rules": facts.rules,
+                       "asks": facts.asks, "provinces": sorted(facts.provinces)}).encode()
+    return zlib.compress(len(head).to_bytes(4, "big") + head + buffer.getvalue(), 1)
+
+
+def decode_facts(body: bytes) -> Facts:
+    """The facts ``encode_facts`` stored, with the types ``load_facts`` gives."""
+    raw = zlib.decompress(body)
+    size = int.from_bytes(raw[:4], "big")
+    head = json.loads(raw[4:4 + size])
+    with np.load(io.BytesIO(raw[4 + size:]), allow_pickle=False) as stored:
+        arrays = {name: (stored[name].astype(bool) if stored[name].dtype == bool
+                         else stored[name].astype(np.int64)) for name in stored.files}
+    return Facts(**{name: arrays[name] for name in _ARRAYS},
+                 sectors=head["sectors"], areas=head["areas"],
+                 province_texts=Coded(arrays["province_codes"], head["province_values"]),
+                 school_keys=head["school_keys"], rules=head["rules"], asks=head["asks"],
+                 provinces=set(head["provinces"]))
+
+
+def narrowed(facts: Facts) -> Facts:
+    """``facts`` with each array in the smallest integer type that holds it (a third of the
+    memory, for facts kept between computations); ``widened`` gives them back."""
+    changes: dict[str, Any] = {name: _narrow(getattr(facts, name)) for name in _ARRAYS}
+    changes["province_texts"] = Coded(_narrow(facts.province_texts.codes),
+                                      facts.province_texts.values)
+    return replace(facts, **changes)
+
+
+def widened(facts: Facts) -> Facts:
+    """``narrowed`` facts with the types ``load_facts`` gives (new arrays)."""
+    def wide(values: Array) -> Array:
+        return values.astype(bool if values.dtype == bool else np.int64)
+
+    changes: dict[str, Any] = {name: wide(getattr(facts, name)) for name in _ARRAYS}
+    changes["province_texts"] = Coded(wide(facts.province_texts.codes),
+                                      facts.province_texts.values)
+    return replace(facts, **changes)
+
+
+def _narrow(values: Array) -> Array:
+    if values.dtype == bool or not len(values):
+        return values
+    return values.astype(np.promote_types(np.min_scalar_type(int(values.min())),
+                                          np.min_scalar_type(int(values.max()))))
 
 
 def _indexes(column: Coded, known: Sequence[str]) -> Array:

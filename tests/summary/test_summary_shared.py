@@ -30,7 +30,7 @@ from registry.published.snapshots import create_snapshot
 from registry.published.sources import PUBLISHED, SnapshotSource
 from registry.submissions.models import Initiative, Obstacle
 from registry.submissions.services import ObstacleData
-from registry.summary import services
+from registry.summary import figures, services
 from registry.summary.services import compute_summary, national
 from registry.taxonomy.constants import InitiativeState
 from tests.factories import make_initiative
@@ -332,3 +332,73 @@ def test_the_previous_snapshot_is_read_once_per_lineage(app, make_user):
         assert snapshot_reads  # the lineage moved: read again
     finally:
         event.remove(db.engine, "after_cursor_execute", note)
+
+
+def test_after_a_publication_only_the_new_entries_are_read(app, make_user, monkeypatch):
+    """The public national summary's facts are kept by the process that read them and stored
+    for the others; after a publication (nothing taken away: the lineage holds) only the
+    newly published entries are read and merged in. Each summary so made equals the
+    oracle's and a computation from scratch (national table included); an edit moves the
+    lineage and everything is read."""
+    from registry.moderation import services as moderation
+
+    app.config["SUMMARY_CACHE"] = True
+    for cache in (services.summary_cache, services.basis_cache, services.facts_cache):
+        cache.clear()
+    clear_shared_results()
+    rnd = random.Random(12)
+    build_varied(rnd, count=40)
+    unlink_some(rnd, 0.2)
+    make_confidential(rnd, 0.25)
+    db.session.commit()
+    pending = list(db.session.scalars(
+        select(Initiative).where(Initiative.state.in_([InitiativeState.PENDING,
+                                                       InitiativeState.UNCONFIRMED]))
+        .order_by(Initiative.id)))[:4]
+    for initiative in pending:  # in the moderation queue
+        initiative.state = InitiativeState.PENDING
+    extra = make_initiative(state=InitiativeState.PENDING, brin="", school_name="Eigen school",
+                            commit=False)  # typed by hand: a school of its own
+    extra.organisation.province = "Buiten de provincies"  # a place text no one had
+    db.session.commit()
+    assert len(pending) >= 2
+    moderator = make_user("moderator")
+    loads: list[Any] = []
+    real = figures.load_facts
+
+    def recording(*args, **kwargs):
+        loads.append(kwargs.get("only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(figures, "load_facts", recording)
+
+    def national_summary() -> dict[str, Any]:
+        got = compute_summary(InitiativeFilter.empty(), PUBLISHED)
+        assert oracle.comparable(got) == oracle.summary(oracle.load(db.session), Args())
+        return got
+
+    national_summary()
+    assert loads == [None]  # the first time: everything
+    for i, initiative in enumerate([*pending, extra]):
+        loads.clear()
+        moderation.publish(initiative, actor=moderator)
+        db.session.commit()
+        if i % 2:  # another worker: no facts of its own, it starts from the stored ones
+            services.facts_cache.clear()
+        merged = national_summary()
+        assert [list(only) if only is not None else None for only in loads] == [
+            [initiative.id]]
+        services.summary_cache.clear()  # the same summary from scratch
+        services.facts_cache.clear()
+        clear_shared_results()
+        scratch = compute_summary(InitiativeFilter.empty(), PUBLISHED)
+        assert {k: v for k, v in merged.items() if k != "meta"} == {
+            k: v for k, v in scratch.items() if k != "meta"}
+    loads.clear()
+    obstacle = db.session.scalars(
+        select(Obstacle).join(Initiative, Obstacle.initiative_id == Initiative.id)
+        .where(Initiative.state == InitiativeState.PUBLISHED).order_by(Obstacle.id)).first()
+    obstacle.severity = 1 if obstacle.severity != 1 else 2
+    db.session.commit()
+    national_summary()
+    assert loads == [None]  # an edit: the lineage moved, everything is read again
