@@ -317,6 +317,9 @@ def public_data_version() -> str | None:
 # Rows of an older data version are deleted once they are this old (a worker that read the
 # version just before a change may still be storing its result).
 SHARED_STALE_SECONDS = 60
+# Rows kept per lineage (the summary's facts, snapshot bases: one per filter, and a search
+# is a filter) are deleted once they are this old; a worker without them reads anew.
+PER_LINEAGE_SECONDS = 3600
 # A worker computing a result holds a claim row ("claim:" + key): the others serve the
 # previous result meanwhile (same lineage) or wait for it, at most WAIT_SECONDS, then
 # compute it themselves. A claim older than CLAIM_SECONDS is taken over (its worker died).
@@ -352,27 +355,52 @@ def shared_get(key: str, version: str) -> bytes | None:
     return bytes(body) if body is not None else None
 
 
+def _stamps_now(conn) -> dict[str, str]:
+    """The public and lineage tokens as committed."""
+    return dict(conn.execute(select(DataVersion.name, DataVersion.token).where(
+        DataVersion.name.in_((NAME, LINEAGE)))).all())
+
+
+def _locked_lineage(conn) -> str:
+    """The lineage token, with a share lock on its row on PostgreSQL: a retracting
+    transaction replaces it before deleting the stored rows, so it waits for this one, or
+    this one for it."""
+    return conn.execute(select(DataVersion.token).where(DataVersion.name == LINEAGE)
+                        .with_for_update(read=True)).scalar() or "0"
+
+
 def shared_put(key: str, version: str, body: bytes, lineage: str | None = None) -> None:
     """Store ``body`` for ``key`` and ``version`` (replacing another version's) and forget
-    stale rows of other versions. In a transaction of its own; failures only mean the next
-    worker computes the result again. With ``lineage`` (read with ``version``), nothing is
-    stored once a retraction replaced it: the result may show what was taken away."""
+    stale rows. In a transaction of its own; failures only mean the next worker computes the
+    result again. With ``lineage`` (read with ``version``), nothing is stored once a
+    retraction replaced it: the result may show what was taken away.
+
+    Rows of other versions go once ``SHARED_STALE_SECONDS`` old; rows of the current public
+    version stay; rows kept per lineage (``version`` = the lineage token: the summary's facts
+    and snapshot bases) stay ``PER_LINEAGE_SECONDS``. The lineage is compared twice: under a
+    share lock before writing (PostgreSQL: a retraction in progress is waited for) and after
+    the first write (SQLite: the write lock is held from there, so no retraction can commit
+    in between). A retraction deletes every row in its own transaction, so nothing it took
+    away survives in this table."""
     table = _shared_table()
     now = utcnow()
     try:
         with db.engine.begin() as conn:
-            if lineage is not None:
-                current = conn.execute(select(DataVersion.token).where(
-                    DataVersion.name == LINEAGE)).scalar() or "0"
-                if current != lineage:
-                    return
+            if lineage is not None and _locked_lineage(conn) != lineage:
+                return
             conn.execute(delete(table).where(table.c.key == key))
+            stamps = _stamps_now(conn)
+            if lineage is not None and stamps.get(LINEAGE, "0") != lineage:
+                return
             conn.execute(table.insert().values(key=key, version=version, created_at=now,
                                                lineage=lineage or "0", body=body))
-            # results kept per lineage (version = the lineage token) stay while it holds
+            current = [version, stamps.get(NAME, "0"), stamps.get(LINEAGE, "0")]
             conn.execute(delete(table).where(
-                table.c.version.not_in([version, lineage or version]),
+                table.c.version.not_in(current),
                 table.c.created_at < now - timedelta(seconds=SHARED_STALE_SECONDS)))
+            conn.execute(delete(table).where(
+                table.c.version == stamps.get(LINEAGE, "0"),
+                table.c.created_at < now - timedelta(seconds=PER_LINEAGE_SECONDS)))
     except SQLAlchemyError:
         logger.warning("could not store a shared result", exc_info=True)
 

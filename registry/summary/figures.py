@@ -424,9 +424,11 @@ def decode_facts(body: bytes) -> Facts:
     raw = zlib.decompress(body)
     size = int.from_bytes(raw[:4], "big")
     head = json.loads(raw[4:4 + size])
+    arrays: dict[str, Array] = {}
     with np.load(io.BytesIO(raw[4 + size:]), allow_pickle=False) as stored:
-        arrays = {name: (stored[name].astype(bool) if stored[name].dtype == bool
-                         else stored[name].astype(np.int64)) for name in stored.files}
+        for name in stored.files:
+            values = stored[name]  # each member is read (and unpacked) once
+            arrays[name] = values if values.dtype == bool else values.astype(np.int64)
     return Facts(**{name: arrays[name] for name in _ARRAYS},
                  sectors=head["sectors"], areas=head["areas"],
                  province_texts=Coded(arrays["province_codes"], head["province_values"]),

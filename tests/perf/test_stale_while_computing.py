@@ -268,3 +268,38 @@ def test_a_result_computed_now_holds_nothing_older(app, scene, monkeypatch, exac
         app.config["SUMMARY_CACHE"] = False  # the same, computed with every cache off
         fresh = services.compute_summary(InitiativeFilter.empty(), PUBLISHED, exact=exact)
         assert after["national"] == fresh["national"]
+
+
+def test_stored_rows_of_the_current_version_and_lineage_stay_and_older_ones_go(app):
+    """Storing a result forgets rows of other versions once ``SHARED_STALE_SECONDS`` old,
+    keeps every row of the current public version, and keeps rows stored per lineage (the
+    summary's facts, snapshot bases) for ``PER_LINEAGE_SECONDS``."""
+    from sqlalchemy import update
+
+    from registry.cache import SharedResult
+
+    with app.app_context():
+        make_initiative()  # a public change: both stamps exist
+        versions = public_versions()
+        assert versions is not None
+        for key, version in (("now", versions.public), ("lineage-recent", versions.lineage),
+                             ("lineage-old", versions.lineage), ("before", "an-old-token")):
+            shared_put(key, version, b"x", versions.lineage)
+        table = SharedResult.__table__
+        stale = utcnow() - timedelta(seconds=cache.SHARED_STALE_SECONDS + 5)
+        expired = utcnow() - timedelta(seconds=cache.PER_LINEAGE_SECONDS + 5)
+        db.session.execute(update(table).where(table.c.key.in_(
+            ["now", "lineage-recent", "before"])).values(created_at=stale))
+        db.session.execute(update(table).where(table.c.key == "lineage-old")
+                           .values(created_at=expired))
+        db.session.commit()
+        shared_put("another", versions.public, b"y", versions.lineage)
+        kept = set(db.session.execute(text("SELECT key FROM shared_result")).scalars())
+        assert kept == {"now", "lineage-recent", "another"}
+        # storing a row per lineage forgets no row of the current version either
+        db.session.execute(update(table).where(table.c.key == "another")
+                           .values(created_at=stale))
+        db.session.commit()
+        shared_put("lineage-new", versions.lineage, b"z", versions.lineage)
+        kept = set(db.session.execute(text("SELECT key FROM shared_result")).scalars())
+        assert kept == {"now", "lineage-recent", "another", "lineage-new"}

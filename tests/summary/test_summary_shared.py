@@ -292,6 +292,7 @@ def test_the_previous_snapshot_is_read_once_per_lineage(app, make_user):
     before = {"public": oracle.load(db.session),
               "all": oracle.load(db.session, confidential=True)}
     pending = make_initiative(state=InitiativeState.PENDING, title="Wacht op publicatie")
+    second = make_initiative(state=InitiativeState.PENDING, title="Wacht ook")
     db.session.commit()
     moderator = make_user("moderator")
     snapshot_reads: list[str] = []
@@ -319,7 +320,10 @@ def test_the_previous_snapshot_is_read_once_per_lineage(app, make_user):
         db.session.commit()
         summaries()
         assert snapshot_reads == []  # a publication: the basis is kept
-        services.basis_cache.clear()  # another worker: reads the stored basis
+        moderation.publish(second, actor=moderator)
+        db.session.commit()
+        services.summary_cache.clear()  # another worker, nothing in memory: it reads the
+        services.basis_cache.clear()  # stored basis
         summaries()
         assert snapshot_reads == []
         obstacle = db.session.scalars(
@@ -379,19 +383,25 @@ def test_after_a_publication_only_the_new_entries_are_read(app, make_user, monke
 
     national_summary()
     assert loads == [None]  # the first time: everything
-    for i, initiative in enumerate([*pending, extra]):
+    batches = [pending[:2], *[[p] for p in pending[2:]], [extra]]  # first: two at once
+    published: list[int] = []
+    for i, batch in enumerate(batches):
         loads.clear()
-        moderation.publish(initiative, actor=moderator)
+        for initiative in batch:
+            moderation.publish(initiative, actor=moderator)
         db.session.commit()
-        if i % 2:  # another worker: no facts of its own, it starts from the stored ones
-            services.facts_cache.clear()
+        published += [initiative.id for initiative in batch]
+        new = [initiative.id for initiative in batch]
+        if i == 2:  # another worker, no facts of its own: it starts from the stored ones,
+            services.facts_cache.clear()  # read in full at the start, and reads every
+            new = published  # entry published since
         merged = national_summary()
-        assert [list(only) if only is not None else None for only in loads] == [
-            [initiative.id]]
-        services.summary_cache.clear()  # the same summary from scratch
-        services.facts_cache.clear()
-        clear_shared_results()
+        assert [sorted(only) if only is not None else None for only in loads] == [sorted(new)]
+        loads.clear()
+        app.config["SUMMARY_CACHE"] = False  # the same summary from scratch
         scratch = compute_summary(InitiativeFilter.empty(), PUBLISHED)
+        app.config["SUMMARY_CACHE"] = True
+        assert loads == [None]
         assert {k: v for k, v in merged.items() if k != "meta"} == {
             k: v for k, v in scratch.items() if k != "meta"}
     loads.clear()
