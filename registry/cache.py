@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, Generic, NamedTuple, TypeVar, cast
@@ -498,43 +498,39 @@ class Found(NamedTuple, Generic[T]):
 _computing = threading.local()  # depth of SharedResults computations in this thread
 
 
-class _Local(NamedTuple):
+class Local(NamedTuple):
+    """A value kept in this process: the versions it was computed from, its weight."""
+
     version: str
     lineage: str
     value: Any
     weight: int
 
 
-class SharedResults:
-    """A result computed once per public data version for every worker and app server.
-
-    In front: a per-process LRU (bounded by ``weight``) holding the latest value per key.
-    Behind it: ``shared_result`` in the database. On a miss one worker claims the key and
-    computes (``_claim``); meanwhile the others serve the previous result when the lineage
-    still holds (only new publications since: nothing to hide; ``note_stale`` marks the
-    response) and otherwise wait for the claimant's result. So a change costs one
-    computation, not one per worker, and readers never queue behind it while the change
-    only added entries. ``stale_ok=False`` (staff figures) always waits for the fresh one,
-    and so does every lookup made while computing a result (it is stored as fresh).
-    """
+class LocalResults:
+    """A per-process LRU of ``Local`` values, the latest per key (and app and database),
+    bounded by their total weight."""
 
     def __init__(self, max_weight: int) -> None:
         self.max_weight = max_weight
-        self._items: OrderedDict[tuple, _Local] = OrderedDict()
+        self._items: OrderedDict[tuple, Local] = OrderedDict()
         self._weight = 0
         self._lock = threading.Lock()
 
-    def _local_key(self, key: str) -> tuple:
+    @staticmethod
+    def _local_key(key: Hashable) -> tuple:
         return (id(current_app), str(db.engine.url), key)
 
-    def _get(self, local: tuple) -> _Local | None:
+    def get(self, key: Hashable) -> Local | None:
+        local = self._local_key(key)
         with self._lock:
             item = self._items.get(local)
             if item is not None:
                 self._items.move_to_end(local)
             return item
 
-    def _put(self, local: tuple, item: _Local) -> None:
+    def put(self, key: Hashable, item: Local) -> None:
+        local = self._local_key(key)
         with self._lock:
             old = self._items.pop(local, None)
             if old is not None:
@@ -552,16 +548,45 @@ class SharedResults:
             self._items.clear()
             self._weight = 0
 
+
+class SharedResults:
+    """A result computed once per public data version for every worker and app server.
+
+    In front: a per-process LRU (``LocalResults``, bounded by ``weight``) holding the latest
+    value per key. Behind it: ``shared_result`` in the database. On a miss one worker claims
+    the key and computes (``_claim``); meanwhile the others serve the previous result when
+    the lineage still holds (only new publications since: nothing to hide; ``note_stale``
+    marks the response) and otherwise wait for the claimant's result. So a change costs one
+    computation, not one per worker, and readers never queue behind it while the change
+    only added entries. ``stale_ok=False`` (staff figures) always waits for the fresh one,
+    and so does every lookup made while computing a result (it is stored as fresh).
+    """
+
+    def __init__(self, max_weight: int) -> None:
+        self.local = LocalResults(max_weight)
+
+    def clear(self) -> None:
+        self.local.clear()
+
     def cached(self, key: str, version: str) -> Any | None:
         """This process's value for ``key`` at ``version``, if it has it."""
-        item = self._get(self._local_key(key))
+        item = self.local.get(key)
         return item.value if item is not None and item.version == version else None
+
+    def _read_stored(self, key: str, stored: _Stamp, decode: Callable[[bytes], T],
+                     weight: Callable[[T], int]) -> T | None:
+        """The stored result ``stored`` names, kept in this process too (None: gone)."""
+        body = shared_get(key, stored.version)
+        if body is None:
+            return None
+        value = decode(body)
+        self.local.put(key, Local(stored.version, stored.lineage, value, weight(value)))
+        return value
 
     def get(self, key: str, versions: Versions, compute: Callable[[], T], *,
             encode: Callable[[T], bytes], decode: Callable[[bytes], T],
             weight: Callable[[T], int], stale_ok: bool = True) -> Found[T]:
-        local = self._local_key(key)
-        mine = self._get(local)
+        mine = self.local.get(key)
         if mine is not None and mine.version == versions.public:
             return Found(mine.value, mine.version, True)
         # A result computed now is stored as fresh: nothing older may go into it (the
@@ -572,11 +597,8 @@ class SharedResults:
         while True:
             stored, claim = _stamps(key)
             if stored is not None and stored.version == versions.public:
-                body = shared_get(key, stored.version)
-                if body is not None:
-                    value = decode(body)
-                    self._put(local, _Local(stored.version, stored.lineage, value,
-                                            weight(value)))
+                value = self._read_stored(key, stored, decode, weight)
+                if value is not None:
                     return Found(value, stored.version, True)
             live = (claim is not None and claim.version == versions.public
                     and claim.created_at is not None
@@ -589,11 +611,8 @@ class SharedResults:
                     note_stale()
                     return Found(mine.value, mine.version, False)
                 if stored is not None and stored.lineage == versions.lineage:
-                    body = shared_get(key, stored.version)
-                    if body is not None:
-                        value = decode(body)
-                        self._put(local, _Local(stored.version, stored.lineage, value,
-                                                weight(value)))
+                    value = self._read_stored(key, stored, decode, weight)
+                    if value is not None:
                         note_stale()
                         return Found(value, stored.version, False)
             if time.monotonic() > deadline:
@@ -608,7 +627,7 @@ class SharedResults:
             if claimed:
                 _release(key, versions.public)
             release_free_memory()  # a computation frees ~100 MB at 100,000 entries
-        self._put(local, _Local(versions.public, versions.lineage, value, weight(value)))
+        self.local.put(key, Local(versions.public, versions.lineage, value, weight(value)))
         return Found(value, versions.public, True)
 
 

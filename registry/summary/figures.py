@@ -405,35 +405,44 @@ _ARRAYS = ("ids", "learners", "sector", "province", "school", "published", "with
            "o_described", "o_reported", "o_rule", "o_ask")
 
 
-def encode_facts(facts: Facts) -> bytes:
-    """Facts as stored for every worker: each array in the smallest integer type that holds
-    it, the texts as JSON, compressed."""
-    arrays = {name: _narrow(getattr(facts, name)) for name in _ARRAYS}
-    arrays["province_codes"] = _narrow(facts.province_texts.codes)
+def pack(head: dict[str, Any], arrays: dict[str, Array]) -> bytes:
+    """Texts (``head``, JSON) and arrays in one compressed body, as stored for every worker
+    (``unpack`` reads it)."""
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
-    head = json.dumps({"sectors": facts.sectors, "areas": facts.areas,
-                       "province_values": facts.province_texts.values,
-                       "school_keys": facts.school_keys, "rules": facts.rules,
-                       "asks": facts.asks, "provinces": sorted(facts.provinces)}).encode()
-    return zlib.compress(len(head).to_bytes(4, "big") + head + buffer.getvalue(), 1)
+    text = json.dumps(head).encode()
+    return zlib.compress(len(text).to_bytes(4, "big") + text + buffer.getvalue(), 1)
+
+
+def unpack(body: bytes) -> tuple[dict[str, Any], dict[str, Array]]:
+    """The texts and arrays ``pack`` stored (each array as stored)."""
+    raw = zlib.decompress(body)
+    size = int.from_bytes(raw[:4], "big")
+    with np.load(io.BytesIO(raw[4 + size:]), allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    return json.loads(raw[4:4 + size]), arrays
+
+
+def encode_facts(facts: Facts) -> bytes:
+    """Facts as stored for every worker: narrowed (``narrowed``), the texts as JSON."""
+    small = narrowed(facts)
+    return pack({"sectors": facts.sectors, "areas": facts.areas,
+                 "province_values": facts.province_texts.values,
+                 "school_keys": facts.school_keys, "rules": facts.rules, "asks": facts.asks,
+                 "provinces": sorted(facts.provinces)},
+                {**{name: getattr(small, name) for name in _ARRAYS},
+                 "province_codes": small.province_texts.codes})
 
 
 def decode_facts(body: bytes) -> Facts:
     """The facts ``encode_facts`` stored, with the types ``load_facts`` gives."""
-    raw = zlib.decompress(body)
-    size = int.from_bytes(raw[:4], "big")
-    head = json.loads(raw[4:4 + size])
-    arrays: dict[str, Array] = {}
-    with np.load(io.BytesIO(raw[4 + size:]), allow_pickle=False) as stored:
-        for name in stored.files:
-            values = stored[name]  # each member is read (and unpacked) once
-            arrays[name] = values if values.dtype == bool else values.astype(np.int64)
-    return Facts(**{name: arrays[name] for name in _ARRAYS},
-                 sectors=head["sectors"], areas=head["areas"],
-                 province_texts=Coded(arrays["province_codes"], head["province_values"]),
-                 school_keys=head["school_keys"], rules=head["rules"], asks=head["asks"],
-                 provinces=set(head["provinces"]))
+    head, arrays = unpack(body)
+    return widened(Facts(**{name: arrays[name] for name in _ARRAYS},
+                         sectors=head["sectors"], areas=head["areas"],
+                         province_texts=Coded(arrays["province_codes"],
+                                              head["province_values"]),
+                         school_keys=head["school_keys"], rules=head["rules"],
+                         asks=head["asks"], provinces=set(head["provinces"])))
 
 
 def narrowed(facts: Facts) -> Facts:
@@ -631,22 +640,15 @@ class Basis(NamedTuple):
     solved: Array  # bool, per id
 
     def encode(self) -> bytes:
-        head = json.dumps({"theme_schools": list(self.theme_schools.items()),
-                           "provinces": sorted(self.provinces)}).encode()
-        return zlib.compress(len(head).to_bytes(4, "big") + head
-                             + self.ids.astype("<i8").tobytes()
-                             + self.solved.astype(np.uint8).tobytes(), 1)
+        return pack({"theme_schools": list(self.theme_schools.items()),
+                     "provinces": sorted(self.provinces)},
+                    {"ids": self.ids, "solved": self.solved})
 
     @classmethod
     def decode(cls, body: bytes) -> Basis:
-        raw = zlib.decompress(body)
-        size = int.from_bytes(raw[:4], "big")
-        head = json.loads(raw[4:4 + size])
-        rest = raw[4 + size:]
-        n = len(rest) // 9
+        head, arrays = unpack(body)
         return cls({int(k): v for k, v in head["theme_schools"]}, set(head["provinces"]),
-                   np.frombuffer(rest[:8 * n], dtype="<i8").astype(np.int64),
-                   np.frombuffer(rest[8 * n:], dtype=np.uint8).astype(bool))
+                   arrays["ids"].astype(np.int64), arrays["solved"].astype(bool))
 
 
 def basis(before: Facts, prev_themes: list[dict[str, Any]], *, public: bool) -> Basis:

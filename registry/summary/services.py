@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import zlib
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -19,6 +18,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from registry.cache import (
+    Local,
+    LocalResults,
     SharedResults,
     Versions,
     has_pending_public_changes,
@@ -476,11 +477,9 @@ def _load(src: Source, flt: InitiativeFilter, taxonomy: Taxonomy, *, texts: bool
         return figures.load_facts(src, flt, sector_order=sector_order, area_order=area_order,
                                   texts=texts, only=only)
 
-    if (not current_app.config["SUMMARY_CACHE"] or not texts or not flt.is_empty()
-            or not isinstance(src, LiveSource) or src.states != (InitiativeState.PUBLISHED,)
-            or has_pending_public_changes(db.session)):
-        return load()  # only the public national summary's facts are kept (memory)
-    versions = public_versions()
+    # only the public national summary's facts are kept (memory)
+    versions = (_cache_versions() if texts and flt.is_empty() and isinstance(src, LiveSource)
+                and src.states == (InitiativeState.PUBLISHED,) else None)
     if versions is None:
         return load()
     key = (src.visibility, flt.cache_key(), texts, tuple(sector_order), tuple(area_order))
@@ -489,8 +488,8 @@ def _load(src: Source, flt: InitiativeFilter, taxonomy: Taxonomy, *, texts: bool
     base = None
     if kept is not None and kept.lineage == versions.lineage:
         if kept.version == versions.public:
-            return figures.widened(kept.facts)
-        base = figures.widened(kept.facts)
+            return figures.widened(kept.value)
+        base = figures.widened(kept.value)
     else:  # the facts another worker read in this lineage, if any
         body = shared_get(stored_key, versions.lineage)
         base = figures.decode_facts(body) if body is not None else None
@@ -500,8 +499,8 @@ def _load(src: Source, flt: InitiativeFilter, taxonomy: Taxonomy, *, texts: bool
         facts = load()
         shared_put(stored_key, versions.lineage, figures.encode_facts(facts),
                    lineage=versions.lineage)
-    facts_cache.put(key, _KeptFacts(versions.lineage, versions.public,
-                                    figures.narrowed(facts)))
+    facts_cache.put(key, Local(versions.public, versions.lineage, figures.narrowed(facts),
+                               len(facts.o_id) + facts.n))
     return facts
 
 
@@ -527,43 +526,9 @@ def _brought_up_to_date(facts: figures.Facts, src: Source, flt: InitiativeFilter
     return figures.merge(facts, load(added.tolist()), sector_order)
 
 
-class _KeptFacts(NamedTuple):
-    lineage: str
-    version: str
-    facts: figures.Facts
-
-
-class _FactsCache:
-    """The facts of the public national summary this process computed last (``_load``),
-    narrowed: about 10 MB at 100,000 entries."""
-
-    SIZE = 1
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[tuple, _KeptFacts] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _local(self, key: tuple) -> tuple:
-        return (id(current_app), str(db.engine.url), *key)
-
-    def get(self, key: tuple) -> _KeptFacts | None:
-        with self._lock:
-            return self._items.get(self._local(key))
-
-    def put(self, key: tuple, item: _KeptFacts) -> None:
-        with self._lock:
-            local = self._local(key)
-            self._items.pop(local, None)
-            self._items[local] = item
-            while len(self._items) > self.SIZE:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-facts_cache = _FactsCache()
+# The facts of the public national summary this process computed last (``_load``), narrowed:
+# about 10 MB at 100,000 entries (weight: the report rows held).
+facts_cache = LocalResults(max_weight=2_000_000)
 
 
 def _figure_source(src: Source, exact: bool) -> Source:
@@ -593,9 +558,7 @@ def _basis(prev: Snapshot, flt: InitiativeFilter, exact: bool, taxonomy: Taxonom
                                    texts=False),
                              records.themes(prev_source), public=not exact)
 
-    if not current_app.config["SUMMARY_CACHE"] or has_pending_public_changes(db.session):
-        return compute()
-    versions = public_versions()
+    versions = _cache_versions()
     if versions is None:
         return compute()
     key = shared_key("summary-basis", SUMMARY_FORMAT, prev.id, flt.cache_key(), exact)
@@ -770,6 +733,15 @@ class _Key(NamedTuple):
     shared: str  # the key in shared_result (registry.cache.shared_key)
 
 
+def _cache_versions() -> Versions | None:
+    """The versions results are kept under, or None when nothing may be kept: the caches are
+    switched off (``SUMMARY_CACHE = False``), the table is missing, or this session holds
+    changes to public data that are not committed yet (the version is replaced on commit)."""
+    if not current_app.config["SUMMARY_CACHE"] or has_pending_public_changes(db.session):
+        return None
+    return public_versions()
+
+
 def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
                threshold: int) -> _Key | None:
     """The cache key, or None when the result must not be cached: no data version (the
@@ -777,11 +749,7 @@ def _cache_key(flt: InitiativeFilter | None, src: Source, exact: bool,
     session holds changes to public data that are not committed yet (the version is only
     replaced on commit). Filters that select the same (``InitiativeFilter.cache_key``) share
     one result: everything in it that names the filter is made fresh on reading."""
-    if not current_app.config["SUMMARY_CACHE"]:
-        return None
-    if has_pending_public_changes(db.session):
-        return None
-    versions = public_versions()
+    versions = _cache_versions()
     if versions is None:
         return None
     parts = ("summary" if flt is not None else "national", SUMMARY_FORMAT,
